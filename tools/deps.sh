@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian 12 packages the build, tests and demo need.
+# As root: apt-get installs what is missing. Otherwise: print the exact
+# command and stop, because a build that half-works is worse than none.
+set -eu
+PKGS="gcc make clang libclang-rt-14-dev pkg-config libevent-dev libmbedtls-dev libnfc-dev libnfc-bin libcmocka-dev tzdata"
+[ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in *"ok installed"*) ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing" >&2
+	echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,75 @@
+/*
+ * conf.h — gateway.conf: what the installer says about this gateway (its
+ * id, where the policy and journal live, the control socket, which Unix
+ * groups hold which role, and each gate's hardware). Separate from the
+ * administrator's policy. See docs/gateway-conf.md.
+ *
+ * The parser is pure: it reads the text it is handed, resolves relative
+ * paths against the conf file's directory, and returns every problem as a
+ * diagnostic (policy_diag_add), never printing. Names of Unix groups and
+ * policy gates are checked later, by the daemon, against the live system.
+ */
+#ifndef GATEWAY_CONF_H
+#define GATEWAY_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+#define CONF_NAME_MAX	48
+#define CONF_PATH_MAX	512
+#define CONF_ARGS_MAX	256
+
+enum conf_role { CONF_ROLE_STAFF, CONF_ROLE_ADMIN, CONF_ROLE_AUDITOR,
+	CONF_ROLE__COUNT };
+enum conf_fail { CONF_FAIL_SECURE, CONF_FAIL_SAFE };
+
+struct conf_loc {
+	uint32_t	line, col;
+};
+
+/* One piece of hardware: a driver name from the registry and its args. */
+struct conf_hw {
+	int		 set;
+	char		 driver[32];
+	char		 args[CONF_ARGS_MAX];
+	struct conf_loc	 loc;
+};
+
+struct conf_gate {
+	char		 name[CONF_NAME_MAX];
+	struct conf_loc	 loc;
+	char		 policy_gate[CONF_NAME_MAX];	/* defaults to name */
+	struct conf_loc	 policy_loc;
+	struct conf_hw	 reader, exit_reader, sensors, lock;
+	enum conf_fail	 fail;
+};
+
+struct gateway_conf {
+	char		*file;
+	char		 id[32];
+	char		 policy[CONF_PATH_MAX];		/* resolved */
+	char		 journal[CONF_PATH_MAX];	/* resolved */
+	uint64_t	 segment_bytes, retain_bytes;	/* 0: journal default */
+	int64_t		 retain_days;
+	char		 socket[CONF_PATH_MAX];
+	char		 role_group[CONF_ROLE__COUNT][64];	/* "" = nobody */
+	struct conf_loc	 role_loc[CONF_ROLE__COUNT];
+	struct conf_hw	 fire_alarm;			/* optional input */
+	struct conf_gate *gates;
+	size_t		 ngates;
+};
+
+/* Parse text (named file in diagnostics). Returns NULL if there was any
+ * error; every problem found is in diags either way. */
+struct gateway_conf *conf_parse(const char *file, const char *text,
+	    size_t len, struct policy_diags *diags);
+void	conf_free(struct gateway_conf *);
+const char *conf_role_name(enum conf_role);
+const struct conf_gate *conf_gate_find(const struct gateway_conf *,
+	    const char *name);
+/* Normalized print of what was understood (malloc'd). */
+char	*conf_print(const struct gateway_conf *);
+
+#endif

@@ -50,7 +50,9 @@ struct journal;
 struct journal *journal_open(const char *dir, const char *gateway_id,
 	    const struct journal_opts *, char *err, size_t errlen);
 /* Assign seq, time (if 0), gateway, prev and hash; buffer it. Not durable
- * until journal_sync. 0, or -1 when the buffer is full (sync first). */
+ * until journal_sync. 0, or -1 when the buffer is full (sync first; errno
+ * ENOBUFS) or while the last sync failed (errno = its error).
+ * One appending thread and one syncing thread may use a journal at once. */
 int	 journal_append(struct journal *, struct journal_record *);
 /* Write and fsync everything buffered (group commit). 0, or -errno: then
  * nothing buffered is durable, the journal refuses further appends until a
@@ -59,6 +61,7 @@ int	 journal_sync(struct journal *);
 uint64_t journal_last_seq(const struct journal *);	/* last appended */
 uint64_t journal_durable_seq(const struct journal *);	/* last fsynced */
 const uint8_t *journal_last_hash(const struct journal *);
+int	 journal_failed(struct journal *);	/* -errno of failed sync, or 0 */
 void	 journal_close(struct journal *);
 
 /* Reading, online or offline on a copied directory. */
@@ -74,9 +77,24 @@ void	 journal_iter_close(struct journal_iter *);
  * 0 = intact (*count records); -1 = broken at *bad_seq, why in err. */
 int	 journal_verify(const char *dir, uint64_t *count, uint64_t *bad_seq,
 	    char *err, size_t errlen);
+/* The same walk, with what an auditor needs to state: retention may have
+ * deleted old segments, so the chain starts at anchor_seq from anchor. */
+struct journal_summary {
+	uint64_t	count;		/* intact records walked */
+	uint64_t	first_seq, last_seq;	/* of those records */
+	uint64_t	anchor_seq;	/* first seq of the oldest segment */
+	uint8_t		anchor[32];	/* its prev hash (zeros from genesis) */
+	uint8_t		last_hash[32];
+	uint64_t	segments;
+	uint64_t	bad_seq;	/* first bad seq when -1, else 0 */
+};
+int	 journal_verify_summary(const char *dir, struct journal_summary *,
+	    char *err, size_t errlen);
 
 /* Export helpers: one record as a JSON object line / a CSV row (with
- * journal_csv_header first). Return the length needed (snprintf-like). */
+ * journal_csv_header first). Each ends with its line terminator ("\n" for
+ * JSON, "\r\n" for CSV as RFC 4180 says; the header too). Return the
+ * length needed (snprintf-like). */
 size_t	 journal_format_json(const struct journal_record *, char *buf, size_t len);
 size_t	 journal_format_csv(const struct journal_record *, char *buf, size_t len);
 extern const char journal_csv_header[];

@@ -207,6 +207,7 @@ void	 pol_index_build(struct pol_index *, size_t n,
 uint32_t pol_index_get(const struct pol_index *, const char *name,
 	    const char *(*name_of)(const void *arr, size_t i), const void *arr);
 int	 pol_cred_in_group(const struct pol_cred *, uint32_t group);
+void	 pol_indexes_build(struct policy *);
 /* Schedule s (POLICY_NONE = always) open at local day/minute-of-day? */
 int	 pol_sched_open(const struct policy *, uint32_t sched, int32_t day,
 	    unsigned minute);

@@ -215,6 +215,12 @@ policy_cred_holder(const struct policy *p, uint32_t i)
 	return i < p->ncreds ? p->creds[i].holder : NULL;
 }
 
+int
+policy_cred_class(const struct policy *p, uint32_t i)
+{
+	return i < p->ncreds ? p->creds[i].cls : POLICY_CLASS_LEGACY;
+}
+
 uint32_t
 policy_zone_parent(const struct policy *p, uint32_t z)
 {

@@ -95,6 +95,7 @@ const char *policy_zone_name(const struct policy *, uint32_t);
 const char *policy_mode_name(const struct policy *, uint32_t);
 const char *policy_cred_id(const struct policy *, uint32_t);
 const char *policy_cred_holder(const struct policy *, uint32_t);
+int	policy_cred_class(const struct policy *, uint32_t);	/* as issued */
 uint32_t policy_zone_parent(const struct policy *, uint32_t);	/* NONE for top */
 int	policy_zone_contains(const struct policy *, uint32_t outer, uint32_t inner);
 uint32_t policy_zone_capacity(const struct policy *, uint32_t);	/* 0 = none */

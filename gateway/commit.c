@@ -8,7 +8,7 @@
  * Trusts: the journal to be safe for one appender and one syncer at once.
  *
  * Threads: the queue (q*) is touched by the loop thread only. c->mu guards
- * want/stop/durable/fail_*/notified, shared with the writer.
+ * want, stop, durable, fail_upto, fail_err, notified, shared with the writer.
  */
 #include <errno.h>
 #include <fcntl.h>

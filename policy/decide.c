@@ -246,7 +246,16 @@ struct ctx {
 	int32_t			 day;		/* venue-local */
 	unsigned		 minute;
 	int			 tdone;
+	/* the passage as seen by the policy: into dst, entering zones[] (or,
+	 * going the other way, leaving them) */
+	uint32_t		 dst;
+	const uint32_t		*zones;
+	size_t			 nzones;
+	unsigned		 bits;		/* mode's gate bits, as seen from dst */
 };
+
+/* Deep enough for any venue; the loader's nesting limit is far lower. */
+#define DECIDE_MAXDEPTH	64
 
 static void
 decide_time(struct ctx *x)
@@ -388,14 +397,20 @@ decide_lock_line(const struct policy *p, uint32_t mode, const struct pol_gate *g
     uint32_t gate, int exitside)
 {
 	const struct pol_mode *m = &p->modes[mode];
-	enum pol_act_what want = exitside ? POL_ACT_LOCK_EXIT : POL_ACT_LOCK;
+	enum pol_act_what want;
+
+	/* actions name the physical reader side */
+	if (g->to == POL_OUTSIDE)
+		exitside = !exitside;
+	want = exitside ? POL_ACT_LOCK_EXIT : POL_ACT_LOCK;
 
 	for (size_t i = 0; i < m->nacts; i++) {
 		const struct pol_action *a = &m->acts[i];
 		if (a->what != want)
 			continue;
 		if ((a->target_kind == POL_T_GATE && a->target == gate) ||
-		    (a->target_kind == POL_T_ZONE && a->target == g->to))
+		    (a->target_kind == POL_T_ZONE &&
+		    policy_zone_contains(p, a->target, g->to)))
 			return a->loc.line;
 	}
 	for (size_t i = 0; i < m->nacts; i++)
@@ -408,18 +423,17 @@ decide_lock_line(const struct policy *p, uint32_t mode, const struct pol_gate *g
 
 /* Exit: granted unless anti-passback says the holder never went in. */
 static void
-decide_exit(struct ctx *x, const struct pol_gate *g,
-    struct policy_decision *out)
+decide_exit(struct ctx *x, struct policy_decision *out)
 {
 	const struct policy *p = x->p;
 
 	decide_set(out, POLICY_GRANT, POLICY_R_EXIT);
 	/* a held-open exit is free passage: nothing to check against */
 	if (p->modes[x->mode].apb_off ||
-	    (p->modes[x->mode].gate_bits[x->rq->gate] & POLICY_GATE_UNLOCK_EXIT))
+	    (x->bits & POLICY_GATE_UNLOCK_EXIT))
 		return;
-	for (size_t i = 0; i < g->nenters; i++) {
-		uint32_t z = g->enters[i];
+	for (size_t i = 0; i < x->nzones; i++) {
+		uint32_t z = x->zones[i];
 		const struct pol_zone *zz = &p->zones[z];
 		int64_t since;
 		int in;
@@ -447,14 +461,13 @@ decide_exit(struct ctx *x, const struct pol_gate *g,
 /* Guards of the entered zones, innermost first. Two-person comes last, over
  * all zones, so "pending" means every other check has passed. */
 static void
-decide_guards(struct ctx *x, const struct pol_gate *g,
-    struct policy_decision *out)
+decide_guards(struct ctx *x, struct policy_decision *out)
 {
 	const struct policy *p = x->p;
 	int apb_off = p->modes[x->mode].apb_off;
 
-	for (size_t i = 0; i < g->nenters; i++) {
-		uint32_t z = g->enters[i];
+	for (size_t i = 0; i < x->nzones; i++) {
+		uint32_t z = x->zones[i];
 		const struct pol_zone *zz = &p->zones[z];
 
 		if (zz->apb != POL_LIMIT_NONE && !apb_off) {
@@ -515,8 +528,8 @@ decide_guards(struct ctx *x, const struct pol_gate *g,
 			return;
 		}
 	}
-	for (size_t i = 0; i < g->nenters; i++) {
-		uint32_t z = g->enters[i];
+	for (size_t i = 0; i < x->nzones; i++) {
+		uint32_t z = x->zones[i];
 		const struct pol_zone *zz = &p->zones[z];
 
 		if (zz->two_person_s == 0)
@@ -549,11 +562,10 @@ decide_fail_rank(enum policy_reason r)
 /* Entry: rules of the target zone (they include every rule into an
  * enclosing zone and `into *`), zone requirements, then guards. */
 static void
-decide_entry(struct ctx *x, const struct pol_gate *g,
-    struct policy_decision *out)
+decide_entry(struct ctx *x, struct policy_decision *out)
 {
 	const struct policy *p = x->p;
-	const struct pol_zone *zt = &p->zones[g->to];
+	const struct pol_zone *zt = &p->zones[x->dst];
 	uint32_t permit = POLICY_NONE, forbid = POLICY_NONE;
 	uint32_t failed = POLICY_NONE, closed = POLICY_NONE, fail_line = 0;
 	enum policy_reason fail_reason = POLICY_R_NO_PERMIT;
@@ -593,12 +605,12 @@ decide_entry(struct ctx *x, const struct pol_gate *g,
 		if ((r->cond_secure || zt->need_secure) && !x->secure) {
 			why = POLICY_R_SECURE_REQUIRED;
 			if (!r->cond_secure)
-				line = decide_require_line(p, g->to, 0);
+				line = decide_require_line(p, x->dst, 0);
 		} else if ((r->cond_pin || zt->need_pin) &&
 		    !decide_pin_holds(x)) {
 			why = decide_pin_reason(x);
 			if (!r->cond_pin)
-				line = decide_require_line(p, g->to, 1);
+				line = decide_require_line(p, x->dst, 1);
 		}
 		if (why != POLICY_R_PERMIT) {
 			int rank = decide_fail_rank(why);
@@ -629,7 +641,7 @@ decide_entry(struct ctx *x, const struct pol_gate *g,
 	}
 	decide_set(out, POLICY_GRANT, POLICY_R_PERMIT);
 	decide_rule(p, out, p->rules[permit].loc.line);
-	decide_guards(x, g, out);
+	decide_guards(x, out);
 	if (out->effect == POLICY_GRANT && x->pin == PIN_DURESS)
 		out->reason = POLICY_R_DURESS;
 }
@@ -642,6 +654,8 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 	const struct pol_gate *g;
 	struct ctx x;
 	unsigned bits;
+	uint32_t chain[DECIDE_MAXDEPTH];
+	enum policy_direction dir;
 
 	memset(out, 0, sizeof(*out));
 	out->effect = POLICY_DENY;
@@ -657,7 +671,6 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 		return -1;
 	}
 	g = &p->gates[rq->gate];
-	out->zone = rq->dir == POLICY_OUT ? g->from : g->to;
 
 	memset(&x, 0, sizeof(x));
 	x.p = p;
@@ -673,6 +686,26 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 		out->reason = POLICY_R_UNKNOWN_BADGE;
 		return 0;
 	}
+	/*
+	 * A gate into `outside` is a way out of the venue: its entry reader
+	 * asks to leave every zone around `from`, its exit reader to come
+	 * back into them. Every other gate enters g->enters going to -> from.
+	 */
+	dir = rq->dir;
+	if (g->to == POL_OUTSIDE) {
+		dir = dir == POLICY_IN ? POLICY_OUT : POLICY_IN;
+		x.dst = g->from;
+		for (uint32_t z = g->from; z < p->nzones && z != POL_OUTSIDE &&
+		    x.nzones < DECIDE_MAXDEPTH; z = p->zones[z].parent)
+			chain[x.nzones++] = z;
+		x.zones = chain;
+		out->zone = dir == POLICY_OUT ? POL_OUTSIDE : g->from;
+	} else {
+		x.dst = g->to;
+		x.zones = g->enters;
+		x.nzones = g->nenters;
+		out->zone = dir == POLICY_OUT ? g->from : g->to;
+	}
 	x.c = &p->creds[rq->cred];
 	x.secure = rq->cls == POLICY_CLASS_SECURE;
 	/* Checked first and whatever the outcome: someone under duress must
@@ -687,7 +720,11 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 		return 0;
 	}
 	bits = p->modes[x.mode].gate_bits[rq->gate];
-	if (rq->dir == POLICY_OUT) {
+	if (g->to == POL_OUTSIDE)	/* the bits name the reader's side */
+		bits = ((bits & (POLICY_GATE_LOCK_ENTRY | POLICY_GATE_UNLOCK_ENTRY)) << 1) |
+		    ((bits & (POLICY_GATE_LOCK_EXIT | POLICY_GATE_UNLOCK_EXIT)) >> 1);
+	x.bits = bits;
+	if (dir == POLICY_OUT) {
 		/* Leaving is not refused for an expired badge: nobody is kept
 		 * in because a date passed. */
 		if (bits & POLICY_GATE_LOCK_EXIT) {
@@ -701,7 +738,7 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 			}
 			return 0;
 		}
-		decide_exit(&x, g, out);
+		decide_exit(&x, out);
 		return 0;
 	}
 	if (rq->now < x.c->valid_from) {
@@ -709,7 +746,8 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 		out->detail = x.c->valid_from;
 		return 0;
 	}
-	if (rq->now > x.c->valid_until) {
+	if (rq->now >= x.c->valid_until) {	/* exclusive: the loader makes
+						 * "until DATE" the next midnight */
 		decide_set(out, POLICY_DENY, POLICY_R_EXPIRED);
 		out->detail = x.c->valid_until;
 		return 0;
@@ -727,7 +765,7 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 		}
 		return 0;
 	}
-	decide_entry(&x, g, out);
+	decide_entry(&x, out);
 	return 0;
 }
 
@@ -805,6 +843,21 @@ explain_when(struct sbuf *b, const struct policy *p, int64_t t)
 	else
 		tmp[16] = '\0';
 	sb_add(b, "%s", tmp);
+}
+
+/* An end of validity at midnight reads best as the last day it covered. */
+static void
+explain_until(struct sbuf *b, const struct policy *p, int64_t t)
+{
+	char tmp[64];
+
+	policy_format_time(p, t, tmp, sizeof(tmp));
+	if (strncmp(tmp + 10, " 00:00:00", 9) == 0) {
+		policy_format_time(p, t - 1, tmp, sizeof(tmp));
+		tmp[10] = '\0';
+		sb_add(b, "%s", tmp);
+	} else
+		explain_when(b, p, t);
 }
 
 static void
@@ -915,7 +968,7 @@ policy_explain(const struct policy *p, const struct policy_request *rq,
 		break;
 	case POLICY_R_EXPIRED:
 		sb_add(&b, "badge expired ");
-		explain_when(&b, p, d->detail);
+		explain_until(&b, p, d->detail);
 		sb_add(&b, " (");
 		explain_duration(&b, rq->now - d->detail);
 		sb_add(&b, " ago)");

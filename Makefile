@@ -21,7 +21,7 @@ HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CPPFLAGS = -D_GNU_SOURCE -I.
 CFLAGS_REL  = -std=c17 -O2 -g $(WARN) $(HARDEN)
 CFLAGS_SAN  = -std=c17 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer \
-              -fno-sanitize-recover=all -DUNIT_TESTING
+              -fno-sanitize-recover=all
 LDHARDEN    = -pie -Wl,-z,relro,-z,now
 LIBS        = -levent -lmbedtls -lmbedx509 -lmbedcrypto -lnfc -lpthread -lm
 

@@ -643,8 +643,10 @@ journal_append(struct journal *j, struct journal_record *r)
 
 	pthread_mutex_lock(&j->mu);
 	if (j->failed != 0) {
+		int e = -j->failed;
+
 		pthread_mutex_unlock(&j->mu);
-		errno = -j->failed;
+		errno = e;
 		return -1;
 	}
 	if (BUF_CAP - j->open.len < FRAME_MAX) {

@@ -165,15 +165,32 @@ check_shadowed(struct loader *ld)
 }
 
 static int
-legacy_covered(const struct policy *p, const struct pol_rule *r)
+rule_covers_cred(const struct pol_rule *r, const struct pol_cred *cr, uint32_t c)
+{
+	return r->who_kind == POL_WHO_EVERYONE ||
+	    (r->who_kind == POL_WHO_GROUP && pol_cred_in_group(cr, r->who)) ||
+	    (r->who_kind == POL_WHO_CRED && r->who == c);
+}
+
+/* Can a legacy credential get into zone z through permit r? Not if a forbid
+ * that no legacy card can satisfy (none, or only `unless secure`) blocks it. */
+static int
+legacy_covered(const struct policy *p, const struct pol_zone *z,
+    const struct pol_rule *r)
 {
 	for (size_t c = 0; c < p->ncreds; c++) {
 		const struct pol_cred *cr = &p->creds[c];
-		if (cr->cls != POLICY_CLASS_LEGACY)
+		int blocked = 0;
+		if (cr->cls != POLICY_CLASS_LEGACY || !rule_covers_cred(r, cr, (uint32_t)c))
 			continue;
-		if (r->who_kind == POL_WHO_EVERYONE ||
-		    (r->who_kind == POL_WHO_GROUP && pol_cred_in_group(cr, r->who)) ||
-		    (r->who_kind == POL_WHO_CRED && r->who == (uint32_t)c))
+		for (size_t i = 0; i < z->nrules && !blocked; i++) {
+			const struct pol_rule *f = &p->rules[z->rules[i]];
+			blocked = f->effect == POL_FORBID && !f->cond_pin &&
+			    f->cond_group == POLICY_NONE && f->sched == POLICY_NONE &&
+			    (f->mode == POLICY_NONE || f->mode == r->mode) &&
+			    rule_covers_cred(f, cr, (uint32_t)c);
+		}
+		if (!blocked)
 			return 1;
 	}
 	return 0;
@@ -199,7 +216,7 @@ check_sensitive(struct loader *ld)
 				    "'%s' with no condition; narrow it to a group or require secure "
 				    "or pin", zz->name);
 			if (!legacy_warned && !zz->need_secure && !r->cond_secure &&
-			    legacy_covered(p, r)) {
+			    legacy_covered(p, zz, r)) {
 				ld_warn(ld, r->loc, "W003", "legacy (UID-only, clonable) credentials "
 				    "can enter sensitive zone '%s' through this rule; add 'require "
 				    "secure' to the zone or the rule", zz->name);

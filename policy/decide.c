@@ -801,7 +801,9 @@ policy_decision_where(const struct policy_decision *d, char *buf, size_t len)
 	int n;
 
 	if (d->rule_file == NULL)
-		n = snprintf(buf, len, "default deny");
+		/* a grant with no rule is the built-in right to leave */
+		n = snprintf(buf, len, "%s", d->effect == POLICY_GRANT ?
+		    "built-in exit" : "default deny");
 	else
 		n = snprintf(buf, len, "%s:%u", d->rule_file, d->rule_line);
 	return n < 0 ? 0 : (size_t)n;

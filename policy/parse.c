@@ -86,9 +86,20 @@ ld_vdiag(struct loader *ld, enum policy_severity sev, struct pol_loc loc,
 {
 	char msg[400];
 
+	const char *line = ld_line(ld, loc.line);
+	char text[256];
+
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line != NULL) {
+		/* the source need not be NUL-terminated: copy within its bounds */
+		size_t max = (size_t)(ld->src + ld->len - line), n = 0;
+		while (n < max && n < sizeof(text) - 1 && line[n] != '\n')
+			n++;
+		memcpy(text, line, n);
+		text[n] = '\0';
+	}
 	policy_diag_add(ld->d, sev, code, ld->file, loc.line, loc.col,
-	    ld_line(ld, loc.line), "%s", msg);
+	    line ? text : NULL, "%s", msg);
 }
 
 void

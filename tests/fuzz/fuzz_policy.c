@@ -94,9 +94,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.csv = sep + 5;
 		f.csvlen = size - plen - 5;
 	}
-	copy = malloc(plen + 1);
+	/* exactly plen bytes, no terminator: the loader must respect len */
+	copy = malloc(plen ? plen : 1);
 	memcpy(copy, text, plen);
-	copy[plen] = '\0';
 	p = policy_load("fuzz.pol", copy, plen, &io, &d);
 	for (size_t i = 0; i < d.n; i++) {
 		char buf[512];

@@ -202,6 +202,57 @@ examples_pass(void **state)
 	assert_true(found >= 1);
 }
 
+static int
+hostile_io(void *ctx, enum policy_file kind, const char *name, char **buf,
+    size_t *len, char *err, size_t errlen)
+{
+	(void)ctx; (void)kind; (void)name; (void)buf; (void)len;
+	snprintf(err, errlen, "no files in this test");
+	return -1;
+}
+
+static void
+load_hostile(const char *text, size_t len, const char *want_code)
+{
+	struct policy_io io = { NULL, hostile_io };
+	struct policy_diags d = { 0 };
+	struct policy *p = policy_load("hostile.pol", text, len, &io, &d);
+	int found = 0;
+
+	assert_null(p);
+	assert_true(d.errors > 0);
+	assert_true(d.n <= 1000);
+	for (size_t i = 0; i < d.n; i++)
+		found |= strcmp(d.v[i].code, want_code) == 0;
+	if (!found)
+		fail_msg("no %s among %zu diagnostics", want_code, d.n);
+	policy_diags_free(&d);
+}
+
+/* Binary junk, one 10 MB line, a million braces, NUL bytes: an error in
+ * words, bounded output, no crash. */
+static void
+hostile_inputs(void **state)
+{
+	size_t n = 10u << 20;
+	char *big = malloc(n);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		big[i] = (char)(0x80 | (i * 7919 % 127));
+	load_hostile(big, n, "E003");
+	memset(big, 'a', n);
+	load_hostile(big, n, "E001");
+	memset(big, '{', n);
+	load_hostile(big, n, "E001");
+	memcpy(big, "zone a;\0", 9);
+	load_hostile(big, 9, "E003");
+	for (size_t i = 0; i < n; i++)
+		big[i] = "zone x { in y; capacity 1 hard; }\n"[i % 34];
+	load_hostile(big, n, "E000");		/* too many errors: stops */
+	free(big);
+}
+
 int
 main(void)
 {
@@ -209,6 +260,7 @@ main(void)
 		cmocka_unit_test(corpus_bad),
 		cmocka_unit_test(corpus_good),
 		cmocka_unit_test(examples_pass),
+		cmocka_unit_test(hostile_inputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,492 @@
+/*
+ * state.c — people inside zones, occupancy counts and recent taps, in
+ * small string-keyed hash tables. Loop thread only.
+ *
+ * Owns: copies of every name it stores. Trusts: the journal records it
+ * replays only as far as journal_iter checked them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/journal.h"
+#include "gateway/state.h"
+
+#define STATE_ZONES_PER_PERSON	8
+#define STATE_RECENT_PER_GATE	16
+#define STATE_NAME		64
+
+/* ---- a string-keyed open-addressing map ---- */
+struct smap {
+	char	**keys;
+	void	**vals;
+	size_t	  cap, n;
+};
+
+static uint64_t
+smap_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void **
+smap_slot(const struct smap *m, const char *key, size_t *idx)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	for (i = smap_hash(key) & (m->cap - 1); m->keys[i] != NULL;
+	    i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->keys[i], key) == 0) {
+			*idx = i;
+			return &m->vals[i];
+		}
+	*idx = i;
+	return NULL;
+}
+
+static void *
+smap_get(const struct smap *m, const char *key)
+{
+	size_t i;
+	void **v = smap_slot(m, key, &i);
+
+	return v ? *v : NULL;
+}
+
+static int
+smap_grow(struct smap *m)
+{
+	struct smap n;
+
+	n.cap = m->cap ? m->cap * 2 : 64;
+	n.n = 0;
+	n.keys = calloc(n.cap, sizeof(*n.keys));
+	n.vals = calloc(n.cap, sizeof(*n.vals));
+	if (n.keys == NULL || n.vals == NULL) {
+		free(n.keys);
+		free(n.vals);
+		return -1;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		size_t j;
+		if (m->keys[i] == NULL)
+			continue;
+		(void)smap_slot(&n, m->keys[i], &j);
+		n.keys[j] = m->keys[i];
+		n.vals[j] = m->vals[i];
+		n.n++;
+	}
+	free(m->keys);
+	free(m->vals);
+	*m = n;
+	return 0;
+}
+
+/* Insert key -> val (key copied); the existing value if present. */
+static void *
+smap_put(struct smap *m, const char *key, void *val)
+{
+	size_t i;
+	void **v;
+
+	if ((m->n + 1) * 10 >= m->cap * 7 && smap_grow(m) == -1)
+		return NULL;
+	if ((v = smap_slot(m, key, &i)) != NULL)
+		return *v;
+	if ((m->keys[i] = strdup(key)) == NULL)
+		return NULL;
+	m->vals[i] = val;
+	m->n++;
+	return val;
+}
+
+static void
+smap_free(struct smap *m, void (*freeval)(void *))
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i] != NULL) {
+			free(m->keys[i]);
+			if (freeval != NULL)
+				freeval(m->vals[i]);
+		}
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- the state ---- */
+
+struct person {
+	char		 cred[STATE_NAME];
+	char		 holder[96];
+	size_t		 n;
+	struct {
+		char	 zone[STATE_NAME];
+		int64_t	 since;
+	} in[STATE_ZONES_PER_PERSON];
+};
+
+struct zone_count {
+	int64_t		count;
+};
+
+struct recent_ring {
+	size_t		 n, head;
+	struct {
+		char	 cred[STATE_NAME];
+		int64_t	 at;
+		uint32_t flags;
+	} v[STATE_RECENT_PER_GATE];
+};
+
+struct state {
+	struct smap	people;		/* cred -> struct person */
+	struct smap	zones;		/* zone -> struct zone_count */
+	struct smap	recent;		/* gate -> struct recent_ring */
+};
+
+struct state *
+state_new(void)
+{
+	return calloc(1, sizeof(struct state));
+}
+
+void
+state_free(struct state *st)
+{
+	if (st == NULL)
+		return;
+	smap_free(&st->people, free);
+	smap_free(&st->zones, free);
+	smap_free(&st->recent, free);
+	free(st);
+}
+
+static void
+state_count(struct state *st, const char *zone, int64_t delta)
+{
+	struct zone_count *z = smap_get(&st->zones, zone);
+
+	if (z == NULL) {
+		if ((z = calloc(1, sizeof(*z))) == NULL)
+			return;
+		if (smap_put(&st->zones, zone, z) != z) {
+			free(z);
+			return;
+		}
+	}
+	z->count += delta;
+	if (z->count < 0)
+		z->count = 0;
+}
+
+static void
+state_enter(struct state *st, struct person *p, const char *zone, int64_t at)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->in[i].zone, zone) == 0)
+			return;		/* soft anti-passback: already counted */
+	if (p->n == STATE_ZONES_PER_PERSON)
+		return;
+	snprintf(p->in[p->n].zone, STATE_NAME, "%s", zone);
+	p->in[p->n].since = at;
+	p->n++;
+	state_count(st, zone, 1);
+}
+
+static void
+state_leave(struct state *st, struct person *p, const char *zone)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->in[i].zone, zone) == 0) {
+			p->in[i] = p->in[--p->n];
+			state_count(st, zone, -1);
+			return;
+		}
+	/* leaving a zone nobody saw them enter: nothing to count down */
+}
+
+/* Zone names from z up to the top that do not contain `other`. */
+static size_t
+state_chain(const struct policy *pol, const char *zname, const char *oname,
+    const char *out[], size_t max)
+{
+	uint32_t z = policy_zone_find(pol, zname);
+	uint32_t o = policy_zone_find(pol, oname);
+	size_t n = 0;
+
+	if (z == POLICY_NONE) {
+		/* unknown to this policy version: just the named zone */
+		if (strcmp(zname, "outside") != 0 && zname[0] != '\0' && max > 0)
+			out[n++] = zname;
+		return n;
+	}
+	for (; z != POLICY_NONE && n < max; z = policy_zone_parent(pol, z)) {
+		if (z == 0)		/* outside */
+			break;
+		if (o != POLICY_NONE && policy_zone_contains(pol, z, o))
+			break;
+		out[n++] = policy_zone_name(pol, z);
+	}
+	return n;
+}
+
+void
+state_passage(struct state *st, const struct policy *pol, const char *cred,
+    const char *holder, const char *from, const char *to, int64_t at)
+{
+	const char *left[STATE_ZONES_PER_PERSON], *entered[STATE_ZONES_PER_PERSON];
+	size_t nl, ne;
+	struct person *p;
+
+	if (cred == NULL || cred[0] == '\0')
+		return;		/* nobody known went through */
+	nl = state_chain(pol, from, to, left, STATE_ZONES_PER_PERSON);
+	ne = state_chain(pol, to, from, entered, STATE_ZONES_PER_PERSON);
+	if ((p = smap_get(&st->people, cred)) == NULL) {
+		if (ne == 0)
+			return;
+		if ((p = calloc(1, sizeof(*p))) == NULL)
+			return;
+		snprintf(p->cred, sizeof(p->cred), "%s", cred);
+		if (smap_put(&st->people, cred, p) != p) {
+			free(p);
+			return;
+		}
+	}
+	if (holder != NULL && holder[0] != '\0')
+		snprintf(p->holder, sizeof(p->holder), "%s", holder);
+	for (size_t i = 0; i < nl; i++)
+		state_leave(st, p, left[i]);
+	for (size_t i = 0; i < ne; i++)
+		state_enter(st, p, entered[i], at);
+}
+
+int
+state_inside(const struct state *st, const char *cred, const char *zone,
+    int64_t *since)
+{
+	const struct person *p = smap_get(&st->people, cred);
+
+	if (p == NULL)
+		return 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->in[i].zone, zone) == 0) {
+			if (since != NULL)
+				*since = p->in[i].since;
+			return 1;
+		}
+	return 0;
+}
+
+int64_t
+state_occupancy(const struct state *st, const char *zone)
+{
+	const struct zone_count *z = smap_get(&st->zones, zone);
+
+	return z ? z->count : 0;
+}
+
+void
+state_recent_add(struct state *st, const char *gate, const char *cred,
+    int64_t at, uint32_t flags)
+{
+	struct recent_ring *r = smap_get(&st->recent, gate);
+	size_t i;
+
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return;
+		if (smap_put(&st->recent, gate, r) != r) {
+			free(r);
+			return;
+		}
+	}
+	i = (r->head + r->n) % STATE_RECENT_PER_GATE;
+	if (r->n == STATE_RECENT_PER_GATE)
+		r->head = (r->head + 1) % STATE_RECENT_PER_GATE;
+	else
+		r->n++;
+	snprintf(r->v[i].cred, STATE_NAME, "%s", cred);
+	r->v[i].at = at;
+	r->v[i].flags = flags;
+}
+
+size_t
+state_recent(const struct state *st, const struct policy *pol,
+    const char *gate, int64_t now, int64_t window_s,
+    struct policy_recent *out, size_t max)
+{
+	const struct recent_ring *r = smap_get(&st->recent, gate);
+	size_t n = 0;
+
+	if (r == NULL)
+		return 0;
+	for (size_t k = r->n; k > 0 && n < max; k--) {
+		size_t i = (r->head + k - 1) % STATE_RECENT_PER_GATE;
+		uint32_t c;
+
+		if (now - r->v[i].at > window_s || r->v[i].at > now)
+			continue;
+		if ((c = policy_cred_find(pol, r->v[i].cred)) == POLICY_NONE)
+			continue;
+		out[n].cred = c;
+		out[n].at = r->v[i].at;
+		out[n].flags = r->v[i].flags;
+		n++;
+	}
+	return n;
+}
+
+static int
+state_ops_inside(void *ctx, uint32_t cred, uint32_t zone, int64_t *since)
+{
+	const struct state_view *v = ctx;
+	const char *c, *z;
+
+	if (cred == POLICY_NONE)
+		return 0;
+	if ((c = policy_cred_id(v->pol, cred)) == NULL ||
+	    (z = policy_zone_name(v->pol, zone)) == NULL)
+		return -1;
+	return state_inside(v->st, c, z, since);
+}
+
+static int64_t
+state_ops_occupancy(void *ctx, uint32_t zone)
+{
+	const struct state_view *v = ctx;
+	const char *z = policy_zone_name(v->pol, zone);
+
+	return z ? state_occupancy(v->st, z) : -1;
+}
+
+const struct policy_state_ops state_ops = {
+	.inside = state_ops_inside,
+	.occupancy = state_ops_occupancy,
+};
+
+static int
+state_person_cmp(const void *a, const void *b)
+{
+	const struct state_person *x = a, *y = b;
+	int c = strcmp(x->zone, y->zone);
+
+	if (c == 0)
+		c = strcmp(x->holder, y->holder);
+	if (c == 0)
+		c = strcmp(x->cred, y->cred);
+	return c;
+}
+
+size_t
+state_muster(const struct state *st, const char *zone,
+    struct state_person **out)
+{
+	size_t n = 0, cap = 0;
+	struct state_person *v = NULL;
+
+	for (size_t i = 0; i < st->people.cap; i++) {
+		const struct person *p = st->people.vals[i];
+		if (st->people.keys[i] == NULL)
+			continue;
+		for (size_t k = 0; k < p->n; k++) {
+			if (zone != NULL && strcmp(zone, p->in[k].zone) != 0)
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct state_person *nv = realloc(v,
+				    nc * sizeof(*nv));
+				if (nv == NULL)
+					goto out;
+				v = nv;
+				cap = nc;
+			}
+			v[n].cred = p->cred;
+			v[n].holder = p->holder;
+			v[n].zone = p->in[k].zone;
+			v[n].since = p->in[k].since;
+			n++;
+		}
+	}
+out:
+	if (n > 0)
+		qsort(v, n, sizeof(*v), state_person_cmp);
+	*out = v;
+	return n;
+}
+
+static int
+state_zone_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct state_zone_count *)a)->zone,
+	    ((const struct state_zone_count *)b)->zone);
+}
+
+size_t
+state_zones(const struct state *st, struct state_zone_count **out)
+{
+	size_t n = 0;
+	struct state_zone_count *v;
+
+	*out = NULL;
+	if ((v = calloc(st->zones.n + 1, sizeof(*v))) == NULL)
+		return 0;
+	for (size_t i = 0; i < st->zones.cap; i++) {
+		const struct zone_count *z = st->zones.vals[i];
+		if (st->zones.keys[i] == NULL || z->count == 0)
+			continue;
+		v[n].zone = st->zones.keys[i];
+		v[n].count = z->count;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), state_zone_cmp);
+	*out = v;
+	return n;
+}
+
+int
+state_replay(struct state *st, const struct policy *pol, const char *dir,
+    struct state_replay *sr, char *err, size_t errlen)
+{
+	struct journal_iter *it;
+	struct journal_record *r;
+	int rc;
+
+	memset(sr, 0, sizeof(*sr));
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((it = journal_iter_open(dir, 1, err, errlen)) == NULL) {
+		free(r);
+		return -1;
+	}
+	while ((rc = journal_iter_next(it, r, err, errlen)) == 1) {
+		sr->records++;
+		sr->last_seq = r->seq;
+		if (strcmp(r->type, "passage") == 0) {
+			state_passage(st, pol, r->cred, r->holder, r->zone_from,
+			    r->zone_to, r->time_us / 1000000);
+			sr->passages++;
+		} else if (strcmp(r->type, "decision") == 0 && r->cred[0]) {
+			uint32_t fl = 0;
+			if (strcmp(r->decision, "grant") == 0 ||
+			    (r->flags & POLICY_F_PENDING))
+				fl = POLICY_RECENT_AUTHORISED;
+			state_recent_add(st, r->gate, r->cred,
+			    r->time_us / 1000000, fl);
+		} else if (strcmp(r->type, "mode") == 0) {
+			snprintf(sr->mode, sizeof(sr->mode), "%s", r->mode);
+		}
+	}
+	journal_iter_close(it);
+	free(r);
+	return rc == 0 ? 0 : -1;
+}

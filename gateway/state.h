@@ -1,0 +1,72 @@
+/*
+ * state.h — what the policy's guards need to know and the daemon alone
+ * keeps: who is inside which zone (and since when), occupancy per zone,
+ * and recent taps per gate (two-person, escort).
+ *
+ * Keyed by names, not policy indices, so it survives a policy reload.
+ * Changed only by passages (a grant nobody used changes nothing), and
+ * rebuilt from the journal at start, so kill -9 loses none of it.
+ */
+#ifndef GATEWAY_STATE_H
+#define GATEWAY_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+struct state;
+
+struct state *state_new(void);
+void	state_free(struct state *);
+
+/* Someone moved from zone `from` to zone `to` (policy zone names; a name
+ * the policy does not know is treated as a top-level zone). Zones that
+ * contain `to` but not `from` are entered; those that contain `from` but
+ * not `to` are left. `outside` is never tracked. */
+void	state_passage(struct state *, const struct policy *, const char *cred,
+	    const char *holder, const char *from, const char *to, int64_t at);
+int	state_inside(const struct state *, const char *cred, const char *zone,
+	    int64_t *since);
+int64_t	state_occupancy(const struct state *, const char *zone);
+
+/* A tap at a gate, for two-person and escort. */
+void	state_recent_add(struct state *, const char *gate, const char *cred,
+	    int64_t at, uint32_t flags);
+/* The recent taps at gate within window_s of now, newest first, as
+ * indices of pol (unknown credentials skipped). */
+size_t	state_recent(const struct state *, const struct policy *,
+	    const char *gate, int64_t now, int64_t window_s,
+	    struct policy_recent *out, size_t max);
+
+/* policy_state_ops over a state under one policy version. */
+struct state_view {
+	const struct state	*st;
+	const struct policy	*pol;
+};
+extern const struct policy_state_ops state_ops;
+
+/* Who is inside: zone NULL = every zone. Sorted by zone then holder. */
+struct state_person {
+	const char	*cred, *holder, *zone;
+	int64_t		 since;
+};
+size_t	state_muster(const struct state *, const char *zone,
+	    struct state_person **out);		/* malloc'd array */
+/* Every zone with a non-zero count, sorted by name. */
+struct state_zone_count {
+	const char	*zone;
+	int64_t		 count;
+};
+size_t	state_zones(const struct state *, struct state_zone_count **out);
+
+/* Replay a journal directory: passages, recent taps, and the last mode.
+ * 0 with counts, or -1 with why (damage is reported, not skipped). */
+struct state_replay {
+	uint64_t	records, passages, last_seq;
+	char		mode[32];	/* "" if no mode record */
+};
+int	state_replay(struct state *, const struct policy *, const char *dir,
+	    struct state_replay *, char *err, size_t errlen);
+
+#endif

@@ -770,11 +770,29 @@ diff_who(struct diff *df, const struct entry *e, size_t n, int newside)
 		    p->groups[best].name);
 	else
 		buf_add(&df->out, "%zu credentials (", total);
-	for (size_t i = 0; i < n && shown < SHOW_IDS; i++) {
-		const struct klass *k = &df->cls[e[i].cls];
-		for (uint32_t j = 0; j < k->count && shown < SHOW_IDS; j++)
-			buf_add(&df->out, "%s%s", shown++ ? ", " : "",
-			    diff_uc_id(df, &df->uc[df->members[k->first + j]]));
+	/* the first few in file order, across classes (members of each class
+	 * are in file order already) */
+	uint32_t last = 0;
+	int any = 0;
+	while (shown < SHOW_IDS) {
+		uint32_t best_u = POLICY_NONE;
+		for (size_t i = 0; i < n; i++) {
+			const struct klass *k = &df->cls[e[i].cls];
+			for (uint32_t j = 0; j < k->count; j++) {
+				uint32_t u = df->members[k->first + j];
+				if (any && u <= last)
+					continue;
+				if (u < best_u)
+					best_u = u;
+				break;
+			}
+		}
+		if (best_u == POLICY_NONE)
+			break;
+		buf_add(&df->out, "%s%s", shown++ ? ", " : "",
+		    diff_uc_id(df, &df->uc[best_u]));
+		last = best_u;
+		any = 1;
 	}
 	buf_add(&df->out, "%s)", total > shown ? ", …" : "");
 }

@@ -80,6 +80,7 @@ struct journal {
 	uint8_t		 last_hash[32];
 	int		 failed;	/* -errno of the last failed sync, or 0 */
 	uint64_t	 durable_seq;
+	uint64_t	 syncs;		/* successful batches, for statistics */
 
 	struct jbuf	 flight;	/* being written; kept on failure */
 	int		 fd;		/* current segment */
@@ -155,6 +156,7 @@ get64(const uint8_t *p)
 }
 
 static uint32_t crc_table[256];
+static int crc_hw;
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -166,7 +168,31 @@ crc_init(void)
 			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
 		crc_table[i] = c;
 	}
+#if defined(__x86_64__)
+	crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
 }
+
+#if defined(__x86_64__)
+/* The SSE4.2 crc32 instruction computes exactly CRC32C. */
+__attribute__((target("sse4.2")))
+static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+	uint64_t c = crc, v;
+
+	while (n >= 8) {
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+		p += 8;
+		n -= 8;
+	}
+	crc = (uint32_t)c;
+	while (n--)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return crc;
+}
+#endif
 
 /* CRC32C (Castagnoli), continued from crc (start with 0). */
 static uint32_t
@@ -174,6 +200,10 @@ crc32c(uint32_t crc, const uint8_t *p, size_t n)
 {
 	pthread_once(&crc_once, crc_init);
 	crc = ~crc;
+#if defined(__x86_64__)
+	if (crc_hw)
+		return ~crc32c_hw(crc, p, n);
+#endif
 	while (n--)
 		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
@@ -627,6 +657,7 @@ journal_sync(struct journal *j)
 		}
 		__atomic_store_n(&j->durable_seq, j->flight.last_seq,
 		    __ATOMIC_RELEASE);
+		__atomic_store_n(&j->syncs, j->syncs + 1, __ATOMIC_RELAXED);
 		j->flight.len = 0;
 		j->failed = 0;
 	}
@@ -693,6 +724,12 @@ uint64_t
 journal_durable_seq(const struct journal *j)
 {
 	return __atomic_load_n(&j->durable_seq, __ATOMIC_ACQUIRE);
+}
+
+uint64_t
+journal_sync_count(const struct journal *j)
+{
+	return __atomic_load_n(&j->syncs, __ATOMIC_RELAXED);
 }
 
 const uint8_t *

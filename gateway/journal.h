@@ -62,6 +62,7 @@ uint64_t journal_last_seq(const struct journal *);	/* last appended */
 uint64_t journal_durable_seq(const struct journal *);	/* last fsynced */
 const uint8_t *journal_last_hash(const struct journal *);
 int	 journal_failed(struct journal *);	/* -errno of failed sync, or 0 */
+uint64_t journal_sync_count(const struct journal *);	/* batches written */
 void	 journal_close(struct journal *);
 
 /* Reading, online or offline on a copied directory. */

@@ -811,11 +811,16 @@ tz_offset(const struct tz *z, int64_t utc, const char **abbr)
 	return z->types[type].off;
 }
 
-/* Transitions in (a, b], precomputed or from the rule; at most max. */
-static size_t
-tz_edges_in(const struct tz *z, int64_t a, int64_t b, int64_t *out, size_t max)
+/*
+ * Every instant in (a, b] where the type may change, precomputed or from
+ * the rule, handed to fn; no cap, so a hostile file with a transition every
+ * second only costs time, never a wrong answer.
+ */
+static void
+tz_edges_each(const struct tz *z, int64_t a, int64_t b,
+    void (*fn)(const struct tz *, int64_t, void *), void *ctx)
 {
-	size_t k = 0, lo = 0, hi = z->n;
+	size_t lo = 0, hi = z->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -824,83 +829,102 @@ tz_edges_in(const struct tz *z, int64_t a, int64_t b, int64_t *out, size_t max)
 		else
 			hi = mid;
 	}
-	for (; lo < z->n && z->at[lo] <= b && k < max; lo++)
-		out[k++] = z->at[lo];
+	for (; lo < z->n && z->at[lo] <= b; lo++)
+		fn(z, z->at[lo], ctx);
 	if (z->footer && z->rule.dst) {
 		struct tz_edge e[2];
 		int64_t ca = a < -TZ_RULE_CLAMP ? -TZ_RULE_CLAMP : a;
 		int64_t cb = b > TZ_RULE_CLAMP ? TZ_RULE_CLAMP : b;
-		if (ca > cb)
-			return k;
-		for (int64_t y = tz_year_of(ca) - 1; y <= tz_year_of(cb) + 1; y++) {
+		for (int64_t y = tz_year_of(ca) - 1;
+		    ca <= cb && y <= tz_year_of(cb) + 1; y++) {
 			tz_rule_year(&z->rule, y, e);
 			for (int i = 0; i < 2; i++) {
 				int64_t t = e[i].at;
 				if (t > a && t <= b && t > z->lo &&
-				    (t >= z->hi || t < z->slow_end) && k < max)
-					out[k++] = t;
+				    (t >= z->hi || t < z->slow_end))
+					fn(z, t, ctx);
 			}
 		}
-		/* where the precomputed span meets the rule */
-		if (z->hi > a && z->hi <= b && z->lo < z->hi && k < max)
-			out[k++] = z->hi;
-		if (z->slow_end > a && z->slow_end <= b && k < max)
-			out[k++] = z->slow_end;
-		/* data that ends before 1900: the rule takes over after lo */
-		if (z->lo < z->slow_end && z->lo != INT64_MIN &&
-		    z->lo + 1 > a && z->lo + 1 <= b && k < max)
-			out[k++] = z->lo + 1;
 	}
-	return k;
+	if (z->footer) {
+		/* where the precomputed span meets the rule: a change there
+		 * only in a file whose data and footer disagree */
+		int64_t seams[3] = { z->hi, z->slow_end,
+		    z->lo == INT64_MIN ? z->lo : z->lo + 1 };
+		for (int i = 0; i < 3; i++)
+			if (seams[i] > a && seams[i] <= b)
+				fn(z, seams[i], ctx);
+	}
+}
+
+struct tz_solve {
+	int64_t		local;
+	int		nfound;		/* 0, 1, or 2 meaning "two or more" */
+	int64_t		first;
+	int		gap;
+	int64_t		gap_end;
+};
+
+/* Is local - o a solution, for o the offset in force from t on? */
+static void
+tz_solve_try(const struct tz *z, int32_t o, struct tz_solve *s)
+{
+	int64_t t = s->local - o;
+
+	if (tz_offset(z, t, NULL) != o)
+		return;
+	if (s->nfound == 0) {
+		s->first = t;
+		s->nfound = 1;
+	} else if (t != s->first) {
+		if (t < s->first)
+			s->first = t;
+		s->nfound = 2;
+	}
+}
+
+static void
+tz_solve_edge(const struct tz *z, int64_t t, void *ctx)
+{
+	struct tz_solve *s = ctx;
+	int32_t before = tz_offset(z, t - 1, NULL);
+	int32_t after = tz_offset(z, t, NULL);
+
+	tz_solve_try(z, after, s);
+	/* the clock jumped forward over local at t: the gap ends at t */
+	if (!s->gap && t + before <= s->local && s->local < t + after) {
+		s->gap = 1;
+		s->gap_end = t;
+	}
 }
 
 int
 tz_from_local(const struct tz *z, int64_t local, int64_t *utc)
 {
 	/* every instant that shows this wall time lies within the window */
-	int64_t a, b, edges[16], cand[18], found[18], o;
-	size_t ne, nc = 0, nf = 0, i, j;
+	struct tz_solve s;
+	int64_t a, b;
 
 	if (local > INT64_MAX / 2)
 		local = INT64_MAX / 2;
 	if (local < INT64_MIN / 2)
 		local = INT64_MIN / 2;
+	memset(&s, 0, sizeof(s));
+	s.local = local;
 	a = local - TZ_MAX_OFF - 1;
 	b = local + TZ_MAX_OFF + 1;
-	ne = tz_edges_in(z, a, b, edges, 16);
-	cand[nc++] = tz_offset(z, a, NULL);
-	for (i = 0; i < ne; i++)
-		cand[nc++] = tz_offset(z, edges[i], NULL);
-	for (i = 0; i < nc; i++) {
-		int64_t t = local - cand[i];
-		if (tz_offset(z, t, NULL) != cand[i])
-			continue;
-		for (j = 0; j < nf && found[j] != t; j++)
-			;
-		if (j == nf)
-			found[nf++] = t;
+	tz_solve_try(z, tz_offset(z, a, NULL), &s);
+	tz_edges_each(z, a, b, tz_solve_edge, &s);
+	if (s.nfound > 0) {
+		*utc = s.first;
+		return s.nfound == 1 ? TZ_EXACT : TZ_AMBIGUOUS;
 	}
-	if (nf > 0) {
-		int64_t first = found[0];
-		for (i = 1; i < nf; i++)
-			if (found[i] < first)
-				first = found[i];
-		*utc = first;
-		return nf == 1 ? TZ_EXACT : TZ_AMBIGUOUS;
+	if (s.gap) {
+		*utc = s.gap_end;
+		return TZ_GAP;
 	}
-	/* a gap: the wall clock jumped over local at some edge T */
-	for (i = 0; i < ne; i++) {
-		int64_t T = edges[i];
-		int32_t before = tz_offset(z, T - 1, NULL);
-		int32_t after = tz_offset(z, T, NULL);
-		if (T + before <= local && local < T + after) {
-			*utc = T;
-			return TZ_GAP;
-		}
-	}
-	/* only a malformed zone gets here; answer something monotone */
-	o = tz_offset(z, local, NULL);
-	*utc = local - o;
+	/* only a malformed zone gets here; answer something near */
+	*utc = local - tz_offset(z, local, NULL);
 	return TZ_GAP;
 }
 

@@ -680,6 +680,11 @@ journal_append(struct journal *j, struct journal_record *r)
 		errno = e;
 		return -1;
 	}
+	if (j->last_seq == UINT64_MAX) {
+		pthread_mutex_unlock(&j->mu);
+		errno = EOVERFLOW;	/* never wrap: seq orders the evidence */
+		return -1;
+	}
 	if (BUF_CAP - j->open.len < FRAME_MAX) {
 		pthread_mutex_unlock(&j->mu);
 		errno = ENOBUFS;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mbedtls/sha256.h>
 
 #include "gateway/journal.h"
 
@@ -961,6 +962,79 @@ test_verify_empty_dir(void **state)
 	tdir_remove(&t);
 }
 
+/* An independent reading of docs/journal-format.md: bitwise CRC32C with
+ * the standard check value, SHA-256 over the raw body, the chain. If the
+ * writer (or its hardware CRC path) drifts from the document, this fails. */
+static uint32_t
+ref_crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+	}
+	return ~crc;
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void
+test_format_conformance(void **state)
+{
+	struct tdir t;
+	struct journal *j;
+	char path[PATH_MAX + 32];
+	uint8_t *img, prev[32] = { 0 }, h[32], lenb[4];
+	size_t n, o;
+	uint64_t seq = 1, v;
+
+	(void)state;
+	assert_int_equal(ref_crc32c(0, (const uint8_t *)"123456789", 9),
+	    0xe3069283u);
+	tdir_make(&t);
+	j = jopen(&t, NULL);
+	append_n(j, 1, 30);
+	assert_int_equal(journal_sync(j), 0);
+	journal_close(j);
+	seg_path(&t, 1, path, sizeof(path));
+	img = file_read(path, &n);
+	assert_true(n > 128);
+	assert_memory_equal(img, "GWJNLSG1", 8);
+	assert_int_equal(le32(img + 8), 1);
+	assert_int_equal(le32(img + 12), 128);
+	assert_int_equal(le32(img + 124), ref_crc32c(0, img, 124));
+	assert_memory_equal(img + 32, prev, 32);	/* genesis anchor */
+	for (o = 128; o < n; seq++) {
+		uint32_t len = le32(img + o + 4);
+		const uint8_t *b = img + o + 12;
+
+		assert_int_equal(le32(img + o), 0x314a5747u);
+		assert_true(len >= 113 && len <= 1004 && o + 12 + len <= n);
+		memcpy(lenb, img + o + 4, 4);
+		assert_int_equal(le32(img + o + 8),
+		    ref_crc32c(ref_crc32c(0, lenb, 4), b, len));
+		assert_memory_equal(b, prev, 32);
+		assert_int_equal(b[32], 1);
+		v = 0;
+		for (int i = 7; i >= 0; i--)
+			v = v << 8 | b[33 + i];
+		assert_int_equal(v, seq);
+		assert_int_equal(mbedtls_sha256_ret(b, len - 32, h, 0), 0);
+		assert_memory_equal(b + len - 32, h, 32);
+		memcpy(prev, h, 32);
+		o += 12 + len;
+	}
+	assert_int_equal(o, n);
+	assert_int_equal(seq, 31);
+	free(img);
+	tdir_remove(&t);
+}
+
 static void
 test_format_json(void **state)
 {
@@ -1055,6 +1129,7 @@ main(void)
 		cmocka_unit_test(test_buffer_full),
 		cmocka_unit_test(test_second_writer_refused),
 		cmocka_unit_test(test_verify_empty_dir),
+		cmocka_unit_test(test_format_conformance),
 		cmocka_unit_test(test_format_json),
 		cmocka_unit_test(test_format_csv),
 	};

@@ -1,12 +1,1991 @@
 /*
- * gatewayd.c — the gateway daemon (being written; this placeholder keeps
- * the tree linking).
+ * gatewayd.c — the gateway daemon: one libevent loop that turns badge taps
+ * and sensor events into decisions, journal records and lock commands.
+ *
+ * The rule it lives by: the lock opens only in the callback that says the
+ * record granting it is durable. A journal failure puts every gate in its
+ * configured fail mode and raises an alarm; nothing is actuated without a
+ * record. Life safety (the fire-alarm input) is the one exception: it
+ * unlocks egress gates at once, and the record follows.
+ *
+ * Owns: the loop, the drivers' instances, the gates, the policy in force
+ * (swapped whole on reload), the guard state, the alarm list.
+ * Trusts: gateway.conf and the policy only after they loaded cleanly;
+ * driver events only after driver_event_check; control requests only as
+ * ctl.c hands them over (parsed and role-checked).
  */
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "drivers/driver.h"
+#include "gateway/audit.h"
+#include "gateway/commit.h"
+#include "gateway/conf.h"
+#include "gateway/ctl.h"
+#include "gateway/gate.h"
+#include "gateway/journal.h"
+#include "gateway/policyio.h"
+#include "gateway/state.h"
+#include "policy/policy.h"
+
+#define GW_ALARMS_MAX	512
+#define GW_WAITS_MAX	256
+#define GW_RECENT_S	600	/* longest two-person / escort window kept */
+#define GW_EVENTS	32	/* per on_ready call */
+#define GW_FLOOD_CHUNK	256
+
+struct gw;
+struct gw_gate;
+
+struct gw_dev {
+	struct gw		*gw;
+	struct gw_gate		*gg;		/* NULL for site inputs */
+	const struct driver	*drv;
+	void			*ctx;
+	struct event		*ev, *tick;
+	unsigned		 kind;
+	int			 offline;
+};
+
+struct gw_gate {
+	struct gw		*gw;
+	const struct conf_gate	*cg;
+	uint32_t		 pgate;		/* index in the policy in force */
+	struct policy_gate_info	 info;
+	char			 from[48], to[48];	/* zone names */
+	struct gate		*g;
+	struct gw_dev		 reader, exit_reader, sensors, lock;
+};
+
+struct gw_alarm {
+	uint64_t	id;
+	char		gate[48];
+	char		name[32];
+	char		detail[160];
+	int64_t		at;
+	int		active;
+	unsigned	count;
+};
+
+/* Someone waiting on the control socket for an injected event. */
+struct gw_wait {
+	uint32_t	tag;
+	uint64_t	client;
+};
+
+struct gw {
+	struct event_base	*base;
+	struct gateway_conf	*conf;
+	const char		*conf_path;
+	char			 journal_dir[CONF_PATH_MAX];
+	char			 socket_path[CONF_PATH_MAX];
+	struct policy		*pol;
+	uint32_t		 mode;
+	int64_t			 policy_since;
+	struct journal		*j;
+	struct commit		*commit;
+	struct state		*st;
+	struct ctl_server	*ctl;
+	struct gw_gate		*gates;
+	size_t			 ngates;
+	struct gw_dev		 fire;
+	int			 fire_on;
+	int			 jfail;
+	int			 reloading;
+	struct gw_alarm		 alarms[GW_ALARMS_MAX];
+	size_t			 nalarms;
+	uint64_t		 next_alarm;
+	struct gw_wait		 waits[GW_WAITS_MAX];
+	size_t			 nwaits;
+	uint32_t		 next_tag;
+	struct event		*sig_hup, *sig_term, *sig_int;
+	int			 stopping;
+};
+
+static int gw_debug;
+
+static void
+gw_log(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+gw_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (gw_debug) {
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else
+		vsyslog(prio, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t
+gw_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+gw_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = src ? strnlen(src, len - 1) : 0;
+
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* snprintf that truncates quietly: record fields are bounded on purpose */
+static void
+gw_fmt(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+gw_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- lines people read ---- */
+
+static void
+gw_time(const struct gw *gw, int64_t us, char *buf, size_t len)
+{
+	if (gw->pol == NULL || policy_format_time(gw->pol, us / 1000000, buf,
+	    len) == 0)
+		gw_fmt(buf, len, "@%lld", (long long)(us / 1000000));
+}
+
+/* One readable line for `gatectl watch` from a journal record. */
+static void
+gw_line(const struct gw *gw, const struct journal_record *r, char *buf,
+    size_t len)
+{
+	char t[64], who[192] = "";
+
+	gw_time(gw, r->time_us, t, sizeof(t));
+	if (r->cred[0])
+		snprintf(who, sizeof(who), " %s%s%s%s", r->cred,
+		    r->holder[0] ? " (" : "", r->holder,
+		    r->holder[0] ? ")" : "");
+	if (strcmp(r->type, "decision") == 0)
+		gw_fmt(buf, len, "%s %-14s%s %s: %s [%s]", t, r->gate, who,
+		    strcmp(r->decision, "grant") == 0 ? "GRANT" : "DENY",
+		    r->text, r->rule);
+	else if (strcmp(r->type, "passage") == 0)
+		gw_fmt(buf, len, "%s %-14s%s passed %s -> %s", t, r->gate,
+		    who[0] ? who : " (nobody entitled)", r->zone_from,
+		    r->zone_to);
+	else
+		gw_fmt(buf, len, "%s %-14s %s%s%s%s%s%s%s", t,
+		    r->gate[0] ? r->gate : "-",
+		    strcmp(r->type, "alarm") == 0 ? "ALARM " : "",
+		    strcmp(r->type, "alarm") == 0 ? "" : r->type,
+		    strcmp(r->type, "alarm") == 0 ? "" : " ",
+		    r->text, who, r->actor[0] ? " by " : "", r->actor);
+}
+
+static void
+gw_broadcast(struct gw *gw, const struct journal_record *r)
+{
+	char human[1024], json[4096];
+
+	gw_line(gw, r, human, sizeof(human));
+	if (journal_format_json(r, json, sizeof(json)) >= sizeof(json))
+		snprintf(json, sizeof(json), "{\"seq\":%llu,\"truncated\":true}",
+		    (unsigned long long)r->seq);
+	for (size_t n = strlen(json); n > 0 && (json[n - 1] == '\n' ||
+	    json[n - 1] == '\r'); n--)
+		json[n - 1] = '\0';
+	ctl_broadcast(gw->ctl, human, json);
+}
+
+/* ---- journal ---- */
+
+static void gw_journal_state(struct gw *, int status);
+
+static void
+gw_rec_init(struct gw *gw, struct journal_record *r, const char *type,
+    const char *gate)
+{
+	memset(r, 0, sizeof(*r));
+	r->time_us = gw_now_us();
+	gw_copy(r->type, sizeof(r->type), type);
+	gw_copy(r->gate, sizeof(r->gate), gate);
+	if (gw->pol != NULL) {
+		gw_copy(r->mode, sizeof(r->mode), policy_mode_name(gw->pol,
+		    gw->mode));
+		gw_copy(r->policy, sizeof(r->policy), policy_hash(gw->pol));
+	}
+}
+
+/* A record whose only effect is to be seen: watchers, and fail mode. */
+static void
+gw_plain_done(void *arg, const struct journal_record *r, int status)
+{
+	struct gw *gw = arg;
+
+	gw_journal_state(gw, status);
+	if (status == 0)
+		gw_broadcast(gw, r);
+}
+
+static int
+gw_submit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
+{
+	if (commit_submit(gw->commit, r, cb ? cb : gw_plain_done,
+	    cb ? arg : gw) == -1) {
+		gw_log(LOG_ERR, "journal: cannot submit a %s record", r->type);
+		gw_journal_state(gw, -EIO);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- alarms ---- */
+
+static struct gw_alarm *
+gw_alarm_find(struct gw *gw, const char *gate, const char *name)
+{
+	for (size_t i = 0; i < gw->nalarms; i++)
+		if (strcmp(gw->alarms[i].gate, gate) == 0 &&
+		    strcmp(gw->alarms[i].name, name) == 0)
+			return &gw->alarms[i];
+	return NULL;
+}
+
+static void
+gw_alarm(struct gw *gw, const char *gate, const char *name, int raised,
+    const char *detail)
+{
+	struct gw_alarm *a = gw_alarm_find(gw, gate, name);
+	struct journal_record r;
+
+	if (raised) {
+		if (a == NULL && gw->nalarms < GW_ALARMS_MAX) {
+			a = &gw->alarms[gw->nalarms++];
+			memset(a, 0, sizeof(*a));
+			a->id = ++gw->next_alarm;
+			gw_copy(a->gate, sizeof(a->gate), gate);
+			gw_copy(a->name, sizeof(a->name), name);
+		}
+		if (a != NULL) {
+			a->active = 1;
+			a->count++;
+			a->at = gw_now_us();
+			gw_copy(a->detail, sizeof(a->detail), detail);
+		}
+		gw_log(LOG_WARNING, "alarm %s at %s: %s", name, gate[0] ? gate :
+		    "gateway", detail);
+	} else {
+		if (a == NULL || !a->active)
+			return;
+		a->active = 0;
+	}
+	gw_rec_init(gw, &r, raised ? "alarm" : "alarm-clear", gate);
+	gw_fmt(r.text, sizeof(r.text), "%s: %s", name, detail);
+	if (strcmp(name, "journal-failure") == 0) {
+		/* nowhere durable to say it: the log and the watchers */
+		r.time_us = gw_now_us();
+		gw_broadcast(gw, &r);
+		return;
+	}
+	gw_submit(gw, &r, NULL, NULL);
+}
+
+/* Journal outcome: failure puts every gate in its fail mode, once. */
+static void
+gw_journal_state(struct gw *gw, int status)
+{
+	if (status < 0 && !gw->jfail) {
+		gw->jfail = 1;
+		for (size_t i = 0; i < gw->ngates; i++)
+			gate_fail(gw->gates[i].g, 1);
+		gw_alarm(gw, "", "journal-failure", 1, strerror(-status));
+	} else if (status == 0 && gw->jfail) {
+		gw->jfail = 0;
+		for (size_t i = 0; i < gw->ngates; i++)
+			gate_fail(gw->gates[i].g, 0);
+		gw_alarm(gw, "", "journal-failure", 0, "journal writable again");
+		gw_log(LOG_NOTICE, "journal writable again; gates back to normal");
+	}
+}
+
+/* ---- waiting clients (sim injections) ---- */
+
+static uint32_t
+gw_wait_add(struct gw *gw, struct ctl_client *c)
+{
+	if (gw->nwaits == GW_WAITS_MAX)
+		return 0;
+	if (++gw->next_tag == 0)
+		gw->next_tag = 1;
+	gw->waits[gw->nwaits].tag = gw->next_tag;
+	gw->waits[gw->nwaits].client = ctl_client_id(c);
+	gw->nwaits++;
+	return gw->next_tag;
+}
+
+/* The client waiting for tag (and forget the wait), or NULL. */
+static struct ctl_client *
+gw_wait_take(struct gw *gw, uint32_t tag)
+{
+	if (tag == 0)
+		return NULL;
+	for (size_t i = 0; i < gw->nwaits; i++)
+		if (gw->waits[i].tag == tag) {
+			uint64_t id = gw->waits[i].client;
+			gw->waits[i] = gw->waits[--gw->nwaits];
+			return ctl_client_find(gw->ctl, id);
+		}
+	return NULL;
+}
+
+/* ---- the tap path ---- */
+
+struct gw_tap {
+	struct gw		*gw;
+	size_t			 gate;		/* index in gw->gates */
+	uint32_t		 tag;
+	int			 grant;
+	uint32_t		 flags;
+	struct gate_credit	 credit;
+	struct gw_flood		*flood;
+};
+
+struct gw_flood {
+	struct gw	*gw;
+	size_t		 gate;
+	char		 badge[64];
+	uint64_t	 client;
+	unsigned	 n, submitted, done, failed;
+	int64_t		 t0;
+	struct event	*ev;
+};
+
+static void gw_flood_step(struct gw_flood *);
+
+static void
+gw_flood_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	gw_flood_step(arg);
+}
+
+static void
+gw_tap_done(void *arg, const struct journal_record *r, int status)
+{
+	struct gw_tap *t = arg;
+	struct gw *gw = t->gw;
+	struct gw_gate *gg = &gw->gates[t->gate];
+	struct ctl_client *c = gw_wait_take(gw, t->tag);
+
+	gate_deciding(gg->g, -1);
+	gw_journal_state(gw, status);
+	if (status != 0) {
+		gw_log(LOG_ERR, "tap at %s: journal failed (%s): not actuated",
+		    gg->cg->name, strerror(-status));
+		if (c != NULL)
+			ctl_err(c, "EIO", "journal failed (%s): decision not "
+			    "recorded, gate %s stays in its fail mode",
+			    strerror(-status), gg->cg->name);
+	} else {
+		/* durable: only now may the lock open */
+		int opened = t->grant ? gate_grant(gg->g, &t->credit) : -1;
+
+		gw_broadcast(gw, r);
+		if (t->flags & POLICY_F_SILENT_ALARM)
+			gw_alarm(gw, gg->cg->name, "duress", 1, r->cred);
+		if (t->flags & POLICY_F_ALARM_APB)
+			gw_alarm(gw, gg->cg->name, "apb-soft", 1, r->cred);
+		if (t->flags & POLICY_F_ALARM_CAPACITY)
+			gw_alarm(gw, gg->cg->name, "capacity-soft", 1, r->zone_to);
+		if (c != NULL) {
+			char line[1024];
+			gw_line(gw, r, line, sizeof(line));
+			ctl_data(c, "%s", line);
+			ctl_ok(c, "%s %s seq=%llu%s", r->decision, r->reason,
+			    (unsigned long long)r->seq,
+			    t->grant && opened == -1 ? " (gate fail-locked)" :
+			    t->grant ? " unlocked" : "");
+		}
+	}
+	if (t->flood != NULL) {
+		struct gw_flood *f = t->flood;
+		f->done++;
+		if (status != 0)
+			f->failed++;
+		if (f->done == f->n)
+			gw_flood_step(f);
+	}
+	free(t);
+}
+
+/* Decide one tap with the policy in force and journal it; the door opens
+ * in gw_tap_done. The whole decision happens here, on the loop thread, so
+ * a reload can never split it between two versions. */
+static void
+gw_tap(struct gw *gw, size_t gi, const struct driver_event *ev,
+    struct gw_flood *flood)
+{
+	struct gw_gate *gg = &gw->gates[gi];
+	struct policy_recent recent[16];
+	struct policy_request rq;
+	struct policy_decision d;
+	struct state_view view = { gw->st, gw->pol };
+	struct journal_record r;
+	struct gw_tap *t;
+	char id[2 * DRIVER_ID_MAX + 1], pin[DRIVER_PIN_MAX + 1];
+	const char *holder;
+	int64_t now = ev->time_us ? ev->time_us / 1000000 : time(NULL);
+
+	if (driver_event_id(ev, id, sizeof(id)) == -1)
+		return;
+	memset(&rq, 0, sizeof(rq));
+	rq.gate = gg->pgate;
+	rq.dir = ev->reader ? POLICY_OUT : POLICY_IN;
+	rq.cred = policy_cred_find(gw->pol, id);
+	rq.cls = ev->cls ? POLICY_CLASS_SECURE : POLICY_CLASS_LEGACY;
+	rq.now = now;
+	rq.mode = gw->mode;
+	if (ev->pin_len > 0) {
+		memcpy(pin, ev->pin, ev->pin_len);
+		pin[ev->pin_len] = '\0';
+		rq.pin = pin;
+	}
+	rq.nrecent = state_recent(gw->st, gw->pol, gg->cg->name, now,
+	    GW_RECENT_S, recent, 16);
+	rq.recent = recent;
+	policy_decide(gw->pol, &rq, &state_ops, &view, &d);
+
+	gw_rec_init(gw, &r, "decision", gg->cg->name);
+	r.time_us = ev->time_us ? ev->time_us : gw_now_us();
+	gw_copy(r.zone_from, sizeof(r.zone_from), rq.dir == POLICY_IN ?
+	    gg->from : gg->to);
+	gw_copy(r.zone_to, sizeof(r.zone_to), rq.dir == POLICY_IN ?
+	    gg->to : gg->from);
+	gw_copy(r.cred, sizeof(r.cred), id);
+	holder = rq.cred != POLICY_NONE ? policy_cred_holder(gw->pol, rq.cred) :
+	    "";
+	gw_copy(r.holder, sizeof(r.holder), holder);
+	gw_copy(r.decision, sizeof(r.decision), d.effect == POLICY_GRANT ?
+	    "grant" : "deny");
+	gw_copy(r.reason, sizeof(r.reason), policy_reason_code(d.reason));
+	policy_decision_where(&d, r.rule, sizeof(r.rule));
+	policy_explain(gw->pol, &rq, &d, r.text, sizeof(r.text));
+	r.flags = d.flags;
+
+	/* the next tap here must see this one (two-person, escort) */
+	state_recent_add(gw->st, gg->cg->name, id, now,
+	    d.effect == POLICY_GRANT || (d.flags & POLICY_F_PENDING) ?
+	    POLICY_RECENT_AUTHORISED : 0);
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		gw_log(LOG_ERR, "out of memory deciding a tap");
+		return;
+	}
+	t->gw = gw;
+	t->gate = gi;
+	t->tag = ev->tag;
+	t->grant = d.effect == POLICY_GRANT;
+	t->flags = d.flags;
+	t->flood = flood;
+	t->credit.kind = GATE_CREDIT_GRANT;
+	t->credit.dir = (uint8_t)rq.dir;
+	gw_copy(t->credit.cred, sizeof(t->credit.cred), id);
+	gw_copy(t->credit.holder, sizeof(t->credit.holder), holder);
+	gate_deciding(gg->g, 1);
+	if (commit_submit(gw->commit, &r, gw_tap_done, t) == -1) {
+		struct ctl_client *c = gw_wait_take(gw, t->tag);
+		gate_deciding(gg->g, -1);
+		gw_journal_state(gw, -EIO);
+		if (c != NULL)
+			ctl_err(c, "EIO", "journal refused the record: gate "
+			    "stays in its fail mode");
+		if (flood != NULL) {
+			flood->done++;
+			flood->failed++;
+		}
+		free(t);
+		return;
+	}
+	t->credit.seq = r.seq;
+}
+
+/* ---- gate hooks ---- */
+
+static int
+gw_hook_lock(void *ctx, struct gate *g, int unlocked)
+{
+	struct gw_gate *gg = ctx;
+	struct driver_cmd cmd = { .type = unlocked ? DRIVER_CMD_UNLOCK :
+	    DRIVER_CMD_LOCK };
+
+	(void)g;
+	if (gg->lock.drv == NULL)
+		return -1;
+	return gg->lock.drv->actuate(gg->lock.ctx, &cmd) < 0 ? -1 : 0;
+}
+
+static void
+gw_hook_alarm(void *ctx, struct gate *g, enum gate_alarm a, int raised,
+    const char *detail)
+{
+	struct gw_gate *gg = ctx;
+
+	(void)g;
+	gw_alarm(gg->gw, gg->cg->name, gate_alarm_name(a), raised, detail);
+}
+
+static void
+gw_hook_passage(void *ctx, struct gate *g, const struct gate_credit *c)
+{
+	struct gw_gate *gg = ctx;
+	struct gw *gw = gg->gw;
+	struct journal_record r;
+	int out = c != NULL && c->dir == POLICY_OUT;
+
+	(void)g;
+	gw_rec_init(gw, &r, "passage", gg->cg->name);
+	gw_copy(r.zone_from, sizeof(r.zone_from), out ? gg->to : gg->from);
+	gw_copy(r.zone_to, sizeof(r.zone_to), out ? gg->from : gg->to);
+	if (c != NULL && c->kind == GATE_CREDIT_GRANT) {
+		gw_copy(r.cred, sizeof(r.cred), c->cred);
+		gw_copy(r.holder, sizeof(r.holder), c->holder);
+		gw_fmt(r.text, sizeof(r.text), "passage on grant seq %llu",
+		    (unsigned long long)c->seq);
+		/* the guards see it at once: the person is through */
+		state_passage(gw->st, gw->pol, c->cred, c->holder, r.zone_from,
+		    r.zone_to, r.time_us / 1000000);
+	} else if (c != NULL)
+		gw_fmt(r.text, sizeof(r.text), "%s",
+		    c->kind == GATE_CREDIT_REX ? "request-to-exit" : "manual opening");
+	else
+		gw_fmt(r.text, sizeof(r.text), "passage with no grant");
+	gw_submit(gw, &r, NULL, NULL);
+}
+
+/* ---- devices ---- */
+
+static void
+gw_sensor_name(enum driver_sensor s, char *buf, size_t len)
+{
+	static const char *const n[] = { "?", "door-open", "door-closed",
+	    "passage", "rex", "tamper" };
+
+	gw_copy(buf, len, (unsigned)s <= DRIVER_TAMPER ? n[s] : "?");
+}
+
+static void gw_fire(struct gw *, int on);
+
+static void
+gw_dev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_dev *dv = arg;
+	struct gw *gw = dv->gw;
+	struct driver_event evs[GW_EVENTS];
+	int n;
+
+	(void)fd;
+	(void)what;
+	n = dv->drv->on_ready(dv->ctx, evs, GW_EVENTS);
+	if (n < 0) {
+		if (!dv->offline) {
+			dv->offline = 1;
+			if (dv->ev != NULL)
+				event_del(dv->ev);
+			if (dv->gg != NULL)
+				gate_offline(dv->gg->g, 1);
+			else
+				gw_alarm(gw, "", "input-offline", 1, dv->drv->name);
+		}
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct driver_event *ev = &evs[i];
+		struct ctl_client *c;
+		char sn[16];
+
+		if (driver_event_check(ev) == -1) {
+			gw_log(LOG_WARNING, "driver %s: malformed event dropped",
+			    dv->drv->name);
+			if ((c = gw_wait_take(gw, ev->tag)) != NULL)
+				ctl_err(c, "EINVAL", "malformed event dropped");
+			continue;
+		}
+		switch (ev->type) {
+		case DRIVER_EV_TAP:
+			if (dv->gg != NULL)
+				gw_tap(gw, (size_t)(dv->gg - gw->gates), ev, NULL);
+			break;
+		case DRIVER_EV_SENSOR:
+			if (dv->gg != NULL)
+				gate_sensor(dv->gg->g, ev->sensor);
+			if ((c = gw_wait_take(gw, ev->tag)) != NULL) {
+				gw_sensor_name(ev->sensor, sn, sizeof(sn));
+				ctl_ok(c, "%s %s: gate %s", dv->gg ?
+				    dv->gg->cg->name : "-", sn, dv->gg ?
+				    gate_state_name(gate_state(dv->gg->g)) : "");
+			}
+			break;
+		case DRIVER_EV_INPUT:
+			if (ev->input == DRIVER_IN_FIRE_ALARM)
+				gw_fire(gw, ev->value);
+			if ((c = gw_wait_take(gw, ev->tag)) != NULL)
+				ctl_ok(c, "fire-alarm %s", ev->value ? "on" : "off");
+			break;
+		case DRIVER_EV_OFFLINE:
+		case DRIVER_EV_ONLINE:
+			if (dv->gg != NULL)
+				gate_offline(dv->gg->g,
+				    ev->type == DRIVER_EV_OFFLINE);
+			if ((c = gw_wait_take(gw, ev->tag)) != NULL)
+				ctl_ok(c, "reader %s", ev->type ==
+				    DRIVER_EV_OFFLINE ? "offline" : "online");
+			break;
+		}
+	}
+}
+
+static int
+gw_dev_open(struct gw *gw, struct gw_gate *gg, struct gw_dev *dv,
+    const struct conf_hw *hw, unsigned kind)
+{
+	char err[256];
+	int fd;
+
+	memset(dv, 0, sizeof(*dv));
+	dv->gw = gw;
+	dv->gg = gg;
+	dv->kind = kind;
+	if (!hw->set)
+		return 0;
+	dv->drv = driver_find(hw->driver);	/* checked by conf_parse */
+	if (dv->drv == NULL || dv->drv->open(&dv->ctx, kind, hw->args, err,
+	    sizeof(err)) == -1) {
+		gw_log(LOG_ERR, "%s: cannot open %s: %s", gg ? gg->cg->name :
+		    "input", hw->driver, dv->drv ? err : "no such driver");
+		dv->drv = NULL;
+		return -1;
+	}
+	if (kind != DRIVER_OUTPUT && (fd = dv->drv->fd(dv->ctx)) != -1) {
+		dv->ev = event_new(gw->base, fd, EV_READ | EV_PERSIST, gw_dev_cb,
+		    dv);
+		if (dv->ev == NULL || event_add(dv->ev, NULL) == -1)
+			return -1;
+	}
+	if (kind != DRIVER_OUTPUT && dv->drv->tick_ms > 0) {
+		struct timeval tv = { dv->drv->tick_ms / 1000,
+		    (suseconds_t)(dv->drv->tick_ms % 1000) * 1000 };
+		dv->tick = event_new(gw->base, -1, EV_PERSIST, gw_dev_cb, dv);
+		if (dv->tick == NULL || event_add(dv->tick, &tv) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+gw_dev_close(struct gw_dev *dv)
+{
+	if (dv->ev)
+		event_free(dv->ev);
+	if (dv->tick)
+		event_free(dv->tick);
+	if (dv->drv != NULL && dv->ctx != NULL)
+		dv->drv->close(dv->ctx);
+	memset(dv, 0, sizeof(*dv));
+}
+
+/* ---- policy-dependent gate setup ---- */
+
+static void
+gw_gate_bind(struct gw *gw, struct gw_gate *gg)
+{
+	struct gate_params p;
+
+	gg->pgate = policy_gate_find(gw->pol, gg->cg->policy_gate);
+	policy_gate_info(gw->pol, gg->pgate, &gg->info);
+	gw_copy(gg->from, sizeof(gg->from), policy_zone_name(gw->pol,
+	    gg->info.from));
+	gw_copy(gg->to, sizeof(gg->to), policy_zone_name(gw->pol,
+	    gg->info.to));
+	memset(&p, 0, sizeof(p));
+	p.unlock_ms = gg->info.unlock_s * 1000;
+	p.held_open_ms = gg->info.held_open_s * 1000;
+	p.fail_safe = gg->cg->fail == CONF_FAIL_SAFE;
+	/* the way out of the venue, or marked as an escape route */
+	p.egress = gg->info.egress_free || gg->info.from == 0 ||
+	    gg->info.to == 0;
+	if (gg->g != NULL)
+		gate_set_params(gg->g, &p);
+	else {
+		struct gate_hooks h = { .ctx = gg, .lock = gw_hook_lock,
+		    .alarm = gw_hook_alarm, .passage = gw_hook_passage };
+		gg->g = gate_new(gw->base, gg->cg->name, &p, &h);
+	}
+}
+
+/* Hardware follows the mode in force: held unlocked where it says so. */
+static void
+gw_mode_apply(struct gw *gw)
+{
+	for (size_t i = 0; i < gw->ngates; i++) {
+		struct gw_gate *gg = &gw->gates[i];
+		unsigned bits = policy_mode_gate(gw->pol, gw->mode, gg->pgate);
+		gate_hold(gg->g, GATE_HOLD_MODE, (bits & (POLICY_GATE_UNLOCK_ENTRY |
+		    POLICY_GATE_UNLOCK_EXIT)) != 0);
+	}
+}
+
+static void
+gw_fire(struct gw *gw, int on)
+{
+	on = on != 0;
+	if (on == gw->fire_on)
+		return;
+	gw->fire_on = on;
+	/* life safety first: unlock now, the record follows */
+	for (size_t i = 0; i < gw->ngates; i++) {
+		struct gw_gate *gg = &gw->gates[i];
+		if (gg->info.egress_free || gg->info.from == 0 || gg->info.to == 0)
+			gate_hold(gg->g, GATE_HOLD_FIRE, on);
+	}
+	gw_alarm(gw, "", "fire-alarm", on, on ? "fire-alarm input on: egress "
+	    "gates unlocked" : "fire-alarm input off: egress gates relocked");
+}
+
+/*
+ * Check a policy against gateway.conf: every gate maps to a policy gate.
+ * Problems become diagnostics at the conf's position.
+ */
+static void
+gw_check_mapping(const struct gateway_conf *conf, const struct policy *pol,
+    struct policy_diags *d)
+{
+	size_t ng = policy_count(pol, POLICY_COUNT_GATES);
+	const char **names = calloc(ng + 1, sizeof(*names));
+
+	for (size_t i = 0; i < ng && names != NULL; i++)
+		names[i] = policy_gate_name(pol, (uint32_t)i);
+	for (size_t i = 0; i < conf->ngates; i++) {
+		const struct conf_gate *g = &conf->gates[i];
+		const char *s;
+
+		if (policy_gate_find(pol, g->policy_gate) != POLICY_NONE)
+			continue;
+		s = names ? policy_suggest(g->policy_gate, names, ng) : NULL;
+		policy_diag_add(d, POLICY_ERROR, "C010", conf->file,
+		    g->policy_loc.line, g->policy_loc.col, NULL,
+		    "gate %s: the policy has no gate '%s'%s%s%s", g->name,
+		    g->policy_gate, s ? "; did you mean '" : "", s ? s : "",
+		    s ? "'?" : "");
+	}
+	free(names);
+}
+
+struct gw_testrun {
+	FILE		*out;
+	size_t		 failed;
+	char		 first[512];
+	const struct policy *pol;
+};
+
+static void
+gw_test_cb(void *ctx, const struct policy_test_result *tr)
+{
+	struct gw_testrun *t = ctx;
+	char where[128];
+
+	if (tr->passed)
+		return;
+	policy_decision_where(&tr->got, where, sizeof(where));
+	if (t->failed++ == 0)
+		gw_fmt(t->first, sizeof(t->first), "%s:%u: test \"%s\" failed: "
+		    "got %s %s (%s)", tr->file, tr->line, tr->name,
+		    tr->got.effect == POLICY_GRANT ? "grant" : "deny",
+		    policy_reason_code(tr->got.reason), where);
+	if (t->out != NULL)
+		fprintf(t->out, "%s:%u: error[T001]: test \"%s\" failed: expected "
+		    "%s%s%s, got %s %s (decided by %s)\n", tr->file, tr->line,
+		    tr->name, tr->want_effect == POLICY_GRANT ? "grant" : "deny",
+		    tr->want_reason >= 0 ? " " : "", tr->want_reason >= 0 ?
+		    policy_reason_code((enum policy_reason)tr->want_reason) : "",
+		    tr->got.effect == POLICY_GRANT ? "grant" : "deny",
+		    policy_reason_code(tr->got.reason), where);
+}
+
+/* Load, check and test a policy for this conf; NULL with why in err (and
+ * every diagnostic to out if given). */
+static struct policy *
+gw_policy_load(const struct gateway_conf *conf, FILE *out, char *err,
+    size_t errlen, size_t *ntests)
+{
+	struct policy_diags d;
+	struct policy *pol;
+	struct gw_testrun tr;
+
+	memset(&d, 0, sizeof(d));
+	pol = policyio_load(conf->policy, &d);
+	if (pol != NULL)
+		gw_check_mapping(conf, pol, &d);
+	if (out != NULL)
+		policyio_print_diags(out, &d);
+	if (pol == NULL || d.errors > 0) {
+		char first[1024] = "";
+		for (size_t i = 0; i < d.n; i++)
+			if (d.v[i].sev == POLICY_ERROR) {
+				policy_diag_render(&d.v[i], first, sizeof(first));
+				first[strcspn(first, "\n")] = '\0';
+				break;
+			}
+		gw_fmt(err, errlen, "%zu error(s); first: %s", d.errors, first);
+		policy_diags_free(&d);
+		policy_free(pol);
+		return NULL;
+	}
+	policy_diags_free(&d);
+	memset(&tr, 0, sizeof(tr));
+	tr.out = out;
+	tr.pol = pol;
+	if (policy_run_tests(pol, gw_test_cb, &tr) > 0 || tr.failed > 0) {
+		gw_fmt(err, errlen, "%zu policy test(s) failed; first: %s",
+		    tr.failed, tr.first);
+		policy_free(pol);
+		return NULL;
+	}
+	if (ntests != NULL)
+		*ntests = policy_count(pol, POLICY_COUNT_TESTS);
+	return pol;
+}
+
+/* ---- reload ---- */
+
+struct gw_reload {
+	struct gw	*gw;
+	struct policy	*pol;
+	uint32_t	 mode;
+	uint64_t	 client;
+	char		*diff;
+};
+
+static void
+gw_reload_done(void *arg, const struct journal_record *r, int status)
+{
+	struct gw_reload *rl = arg;
+	struct gw *gw = rl->gw;
+	struct ctl_client *c = rl->client ? ctl_client_find(gw->ctl,
+	    rl->client) : NULL;
+
+	gw->reloading = 0;
+	gw_journal_state(gw, status);
+	if (status != 0) {
+		gw_log(LOG_ERR, "reload not recorded (%s): keeping policy %.12s",
+		    strerror(-status), policy_hash(gw->pol));
+		if (c != NULL)
+			ctl_err(c, "EIO", "reload could not be journaled (%s); "
+			    "policy %.12s stays in force", strerror(-status),
+			    policy_hash(gw->pol));
+		policy_free(rl->pol);
+	} else {
+		/* the swap: every tap from now on sees only the new version */
+		struct policy *old = gw->pol;
+		gw->pol = rl->pol;
+		gw->mode = rl->mode;
+		gw->policy_since = gw_now_us();
+		for (size_t i = 0; i < gw->ngates; i++)
+			gw_gate_bind(gw, &gw->gates[i]);
+		gw_mode_apply(gw);
+		policy_free(old);
+		gw_broadcast(gw, r);
+		gw_log(LOG_NOTICE, "reload accepted: policy %.12s", r->policy);
+		if (c != NULL) {
+			char *p = rl->diff, *nl;
+			while (p != NULL && *p) {
+				nl = strchr(p, '\n');
+				if (nl)
+					*nl = '\0';
+				ctl_data(c, "%s", p);
+				p = nl ? nl + 1 : NULL;
+			}
+			ctl_ok(c, "%s", r->text);
+		}
+	}
+	free(rl->diff);
+	free(rl);
+}
+
+/* Load, check, test; journal and swap only if all passed. Returns 0 if
+ * a swap is under way (reply follows), -1 with why. */
+static int
+gw_reload(struct gw *gw, struct ctl_client *c, const char *actor, char *err,
+    size_t errlen)
+{
+	struct gw_reload *rl;
+	struct journal_record r;
+	struct policy *pol;
+	const char *mname;
+	char summary[160];
+	size_t ntests = 0;
+
+	if (gw->reloading) {
+		gw_fmt(err, errlen, "a reload is already under way");
+		return -1;
+	}
+	if ((pol = gw_policy_load(gw->conf, NULL, err, errlen, &ntests)) ==
+	    NULL)
+		return -1;
+	mname = policy_mode_name(gw->pol, gw->mode);
+	if ((rl = calloc(1, sizeof(*rl))) == NULL) {
+		policy_free(pol);
+		gw_fmt(err, errlen, "out of memory");
+		return -1;
+	}
+	rl->gw = gw;
+	rl->pol = pol;
+	rl->mode = policy_mode_find(pol, mname);
+	if (rl->mode == POLICY_NONE) {
+		/* the mode in force is gone: it would silently change */
+		gw_fmt(err, errlen, "the new policy has no mode '%s', which is "
+		    "in force; switch mode first", mname);
+		policy_free(pol);
+		free(rl);
+		return -1;
+	}
+	rl->client = c ? ctl_client_id(c) : 0;
+	rl->diff = policy_diff(gw->pol, pol);
+	policyio_summary(pol, summary, sizeof(summary));
+	gw_rec_init(gw, &r, "reload", "");
+	gw_copy(r.policy, sizeof(r.policy), policy_hash(pol));
+	gw_copy(r.actor, sizeof(r.actor), actor);
+	gw_fmt(r.text, sizeof(r.text), "accepted policy %.12s (was %.12s): "
+	    "%s; %zu tests passed", policy_hash(pol), policy_hash(gw->pol),
+	    summary, ntests);
+	gw->reloading = 1;
+	if (commit_submit(gw->commit, &r, gw_reload_done, rl) == -1) {
+		gw->reloading = 0;
+		free(rl->diff);
+		free(rl);
+		policy_free(pol);
+		gw_fmt(err, errlen, "journal refused the reload record");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- control commands ---- */
+
+static struct gw_gate *
+gw_gate_by_name(struct gw *gw, const char *name)
+{
+	for (size_t i = 0; i < gw->ngates; i++)
+		if (strcmp(gw->gates[i].cg->name, name) == 0)
+			return &gw->gates[i];
+	return NULL;
+}
+
+static void
+gw_no_gate(struct gw *gw, struct ctl_client *c, const char *name)
+{
+	const char *names[256];
+	size_t n = 0;
+	const char *s;
+
+	for (size_t i = 0; i < gw->ngates && n < 256; i++)
+		names[n++] = gw->gates[i].cg->name;
+	s = policy_suggest(name, names, n);
+	ctl_err(c, "ENOENT", "no gate '%.48s'%s%s%s", name,
+	    s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+}
+
+/* "--reason TEXT" among argv[from..]; NULL if absent. */
+static const char *
+gw_opt(const struct ctl_request *rq, int from, const char *name)
+{
+	for (int i = from; i + 1 < rq->argc; i++)
+		if (strcmp(rq->argv[i], name) == 0)
+			return rq->argv[i + 1];
+	return NULL;
+}
+
+static int
+gw_flag(const struct ctl_request *rq, int from, const char *name)
+{
+	for (int i = from; i < rq->argc; i++)
+		if (strcmp(rq->argv[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static size_t
+gw_json_str(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+
+#define PUT(ch) do { if (o + 1 < len) buf[o] = (ch); o++; } while (0)
+	PUT('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			PUT('\\');
+			PUT((char)ch);
+		} else if (ch < 0x20) {
+			char u[8];
+			snprintf(u, sizeof(u), "\\u%04x", ch);
+			for (char *p = u; *p; p++)
+				PUT(*p);
+		} else
+			PUT((char)ch);
+	}
+	PUT('"');
+#undef PUT
+	if (len > 0)
+		buf[o < len ? o : len - 1] = '\0';
+	return o;
+}
+
+static void
+gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
+{
+	struct state_zone_count *zs;
+	size_t nz = state_zones(gw->st, &zs);
+	char t[64], a[200], b[200], dev[160];
+
+	if (!json) {
+		gw_time(gw, gw->policy_since, t, sizeof(t));
+		ctl_data(c, "gateway %s  venue \"%s\"  mode %s%s%s", gw->conf->id,
+		    policy_venue(gw->pol), policy_mode_name(gw->pol, gw->mode),
+		    gw->fire_on ? "  FIRE ALARM" : "",
+		    gw->jfail ? "  JOURNAL FAILED (fail mode)" : "");
+		ctl_data(c, "policy %.16s (since %s)", policy_hash(gw->pol), t);
+		ctl_data(c, "journal seq %llu (durable %llu) in %s",
+		    (unsigned long long)journal_last_seq(gw->j),
+		    (unsigned long long)journal_durable_seq(gw->j),
+		    gw->journal_dir);
+		ctl_data(c, "gates:");
+		for (size_t i = 0; i < gw->ngates; i++) {
+			struct gw_gate *gg = &gw->gates[i];
+			dev[0] = '\0';
+			if (gg->lock.drv && gg->lock.drv->describe)
+				gg->lock.drv->describe(gg->lock.ctx, dev,
+				    sizeof(dev));
+			ctl_data(c, "  %-16s %-13s door %-6s %s -> %s  fail-%s  [%s]",
+			    gg->cg->name, gate_state_name(gate_state(gg->g)),
+			    gate_door_open(gg->g) ? "open" : "closed", gg->from,
+			    gg->to, gg->cg->fail == CONF_FAIL_SAFE ? "safe" :
+			    "secure", dev);
+		}
+		ctl_data(c, "occupancy:");
+		if (nz == 0)
+			ctl_data(c, "  (nobody inside)");
+		for (size_t i = 0; i < nz; i++) {
+			uint32_t zi = policy_zone_find(gw->pol, zs[i].zone);
+			uint32_t cap = zi != POLICY_NONE ?
+			    policy_zone_capacity(gw->pol, zi) : 0;
+			if (cap)
+				ctl_data(c, "  %-16s %lld / %u", zs[i].zone,
+				    (long long)zs[i].count, cap);
+			else
+				ctl_data(c, "  %-16s %lld", zs[i].zone,
+				    (long long)zs[i].count);
+		}
+		ctl_data(c, "alarms:");
+		if (gw->nalarms == 0)
+			ctl_data(c, "  (none)");
+		for (size_t i = 0; i < gw->nalarms; i++) {
+			struct gw_alarm *al = &gw->alarms[i];
+			gw_time(gw, al->at, t, sizeof(t));
+			ctl_data(c, "  #%llu %s/%s %s x%u at %s: %s",
+			    (unsigned long long)al->id, al->gate[0] ? al->gate :
+			    "gateway", al->name, al->active ? "ACTIVE" :
+			    "cleared, not acknowledged", al->count, t, al->detail);
+		}
+		ctl_ok(c, "%zu gates, %zu alarms", gw->ngates, gw->nalarms);
+		free(zs);
+		return;
+	}
+	/* JSON: one object, split across data lines only at safe points */
+	gw_json_str(a, sizeof(a), gw->conf->id);
+	gw_json_str(b, sizeof(b), policy_venue(gw->pol));
+	ctl_data(c, "{\"gateway\":%s,\"venue\":%s,\"mode\":\"%s\",\"fire_alarm\":%s,"
+	    "\"journal_failed\":%s,\"policy\":\"%s\",\"journal_seq\":%llu,"
+	    "\"journal_durable\":%llu,\"gates\":[", a, b,
+	    policy_mode_name(gw->pol, gw->mode), gw->fire_on ? "true" : "false",
+	    gw->jfail ? "true" : "false", policy_hash(gw->pol),
+	    (unsigned long long)journal_last_seq(gw->j),
+	    (unsigned long long)journal_durable_seq(gw->j));
+	for (size_t i = 0; i < gw->ngates; i++) {
+		struct gw_gate *gg = &gw->gates[i];
+		ctl_data(c, "%s{\"name\":\"%s\",\"state\":\"%s\",\"door\":\"%s\","
+		    "\"lock\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"fail\":\"%s\"}",
+		    i ? "," : "", gg->cg->name, gate_state_name(gate_state(gg->g)),
+		    gate_door_open(gg->g) ? "open" : "closed",
+		    gate_unlocked(gg->g) ? "unlocked" : "locked", gg->from,
+		    gg->to, gg->cg->fail == CONF_FAIL_SAFE ? "safe" : "secure");
+	}
+	ctl_data(c, "],\"occupancy\":{");
+	for (size_t i = 0; i < nz; i++)
+		ctl_data(c, "%s\"%s\":%lld", i ? "," : "", zs[i].zone,
+		    (long long)zs[i].count);
+	ctl_data(c, "},\"alarms\":[");
+	for (size_t i = 0; i < gw->nalarms; i++) {
+		struct gw_alarm *al = &gw->alarms[i];
+		gw_json_str(a, sizeof(a), al->detail);
+		ctl_data(c, "%s{\"id\":%llu,\"gate\":\"%s\",\"name\":\"%s\","
+		    "\"active\":%s,\"count\":%u,\"detail\":%s}", i ? "," : "",
+		    (unsigned long long)al->id, al->gate, al->name,
+		    al->active ? "true" : "false", al->count, a);
+	}
+	ctl_data(c, "]}");
+	ctl_ok(c, "%s", "");
+	free(zs);
+}
+
+static void
+gw_cmd_muster(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
+{
+	const char *zone = NULL, *fmt = "text";
+	struct state_person *v;
+	size_t n;
+	char t[64], h[256], cr[160];
+
+	for (int i = 1; i < rq->argc; i++) {
+		if (strcmp(rq->argv[i], "--format") == 0 && i + 1 < rq->argc)
+			fmt = rq->argv[++i];
+		else if (rq->argv[i][0] != '-' && zone == NULL)
+			zone = rq->argv[i];
+		else {
+			ctl_err(c, "EINVAL", "usage: muster [ZONE] [--format "
+			    "csv|jsonl]");
+			return;
+		}
+	}
+	if (strcmp(fmt, "text") != 0 && strcmp(fmt, "csv") != 0 &&
+	    strcmp(fmt, "jsonl") != 0) {
+		ctl_err(c, "EINVAL", "--format is csv or jsonl");
+		return;
+	}
+	if (zone != NULL && policy_zone_find(gw->pol, zone) == POLICY_NONE) {
+		ctl_err(c, "ENOENT", "no zone '%.48s' in the policy", zone);
+		return;
+	}
+	n = state_muster(gw->st, zone, &v);
+	if (strcmp(fmt, "csv") == 0)
+		ctl_data(c, "zone,badge,holder,since");
+	for (size_t i = 0; i < n; i++) {
+		gw_time(gw, v[i].since * 1000000, t, sizeof(t));
+		if (strcmp(fmt, "csv") == 0) {
+			/* RFC 4180: quote fields that need it */
+			int q = strpbrk(v[i].holder, ",\"") != NULL;
+			char esc[200];
+			size_t o = 0;
+			for (const char *p = v[i].holder; *p && o + 2 < sizeof(esc);
+			    p++) {
+				if (*p == '"')
+					esc[o++] = '"';
+				esc[o++] = *p;
+			}
+			esc[o] = '\0';
+			ctl_data(c, "%s,%s,%s%s%s,%s", v[i].zone, v[i].cred,
+			    q ? "\"" : "", esc, q ? "\"" : "", t);
+		} else if (strcmp(fmt, "jsonl") == 0) {
+			gw_json_str(h, sizeof(h), v[i].holder);
+			gw_json_str(cr, sizeof(cr), v[i].cred);
+			ctl_data(c, "{\"zone\":\"%s\",\"badge\":%s,\"holder\":%s,"
+			    "\"since\":\"%s\",\"since_unix\":%lld}", v[i].zone, cr,
+			    h, t, (long long)v[i].since);
+		} else
+			ctl_data(c, "%-14s %-12s %-28s since %s", v[i].zone,
+			    v[i].cred, v[i].holder, t);
+	}
+	free(v);
+	ctl_ok(c, "%zu inside%s%s", n, zone ? " " : "", zone ? zone : "");
+}
+
+/* Manual changes: journal first (with who and why), act in the callback. */
+struct gw_change {
+	struct gw	*gw;
+	uint64_t	 client;
+	int		 kind;		/* 'o' open, 'm' mode, 'a' ack */
+	size_t		 gate;
+	uint32_t	 mode;
+	uint64_t	 alarm;
+};
+
+static void
+gw_change_done(void *arg, const struct journal_record *r, int status)
+{
+	struct gw_change *ch = arg;
+	struct gw *gw = ch->gw;
+	struct ctl_client *c = ctl_client_find(gw->ctl, ch->client);
+
+	gw_journal_state(gw, status);
+	if (status != 0) {
+		if (c != NULL)
+			ctl_err(c, "EIO", "not journaled (%s): nothing changed",
+			    strerror(-status));
+		free(ch);
+		return;
+	}
+	gw_broadcast(gw, r);
+	switch (ch->kind) {
+	case 'o': {
+		struct gate_credit cr;
+		memset(&cr, 0, sizeof(cr));
+		cr.kind = GATE_CREDIT_MANUAL;
+		cr.seq = r->seq;
+		if (gate_grant(gw->gates[ch->gate].g, &cr) == -1) {
+			if (c != NULL)
+				ctl_err(c, "EIO", "gate %s is fail-locked",
+				    r->gate);
+		} else if (c != NULL)
+			ctl_ok(c, "%s unlocked once (seq %llu)", r->gate,
+			    (unsigned long long)r->seq);
+		break;
+	}
+	case 'm':
+		gw->mode = ch->mode;
+		gw_mode_apply(gw);
+		gw_log(LOG_NOTICE, "mode %s (%s)", r->mode, r->actor);
+		if (c != NULL)
+			ctl_ok(c, "mode %s (seq %llu)", r->mode,
+			    (unsigned long long)r->seq);
+		break;
+	case 'a':
+		for (size_t i = 0; i < gw->nalarms; i++)
+			if (gw->alarms[i].id == ch->alarm) {
+				gw->alarms[i] = gw->alarms[--gw->nalarms];
+				break;
+			}
+		if (c != NULL)
+			ctl_ok(c, "acknowledged %s", r->text);
+		break;
+	}
+	free(ch);
+}
+
+static int
+gw_change(struct gw *gw, struct ctl_client *c, struct journal_record *r,
+    struct gw_change *proto)
+{
+	struct gw_change *ch = malloc(sizeof(*ch));
+
+	if (ch == NULL) {
+		ctl_err(c, "EIO", "out of memory");
+		return CTL_DONE;
+	}
+	*ch = *proto;
+	ch->gw = gw;
+	ch->client = ctl_client_id(c);
+	gw_copy(r->actor, sizeof(r->actor), ctl_client_actor(c));
+	if (commit_submit(gw->commit, r, gw_change_done, ch) == -1) {
+		free(ch);
+		gw_journal_state(gw, -EIO);
+		ctl_err(c, "EIO", "journal refused the record: nothing changed");
+		return CTL_DONE;
+	}
+	return CTL_PENDING;
+}
+
+static int
+gw_cmd_open(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct gw_gate *gg;
+	const char *reason;
+	struct journal_record r;
+	struct gw_change ch;
+
+	if (rq->argc < 2 || (reason = gw_opt(rq, 2, "--reason")) == NULL ||
+	    reason[0] == '\0') {
+		ctl_err(c, "EINVAL", "usage: open GATE --reason TEXT");
+		return CTL_DONE;
+	}
+	if ((gg = gw_gate_by_name(gw, rq->argv[1])) == NULL) {
+		gw_no_gate(gw, c, rq->argv[1]);
+		return CTL_DONE;
+	}
+	gw_rec_init(gw, &r, "open", gg->cg->name);
+	gw_copy(r.text, sizeof(r.text), reason);
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = 'o';
+	ch.gate = (size_t)(gg - gw->gates);
+	return gw_change(gw, c, &r, &ch);
+}
+
+static int
+gw_cmd_mode(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
+{
+	const char *reason;
+	struct journal_record r;
+	struct gw_change ch;
+	uint32_t m;
+
+	if (rq->argc < 2 || rq->argv[1][0] == '-' ||
+	    (reason = gw_opt(rq, 2, "--reason")) == NULL || reason[0] == '\0') {
+		ctl_err(c, "EINVAL", "usage: mode NAME --reason TEXT");
+		return CTL_DONE;
+	}
+	if ((m = policy_mode_find(gw->pol, rq->argv[1])) == POLICY_NONE) {
+		size_t nm = policy_count(gw->pol, POLICY_COUNT_MODES);
+		const char *names[64], *s;
+		for (size_t i = 0; i < nm && i < 64; i++)
+			names[i] = policy_mode_name(gw->pol, (uint32_t)i);
+		s = policy_suggest(rq->argv[1], names, nm < 64 ? nm : 64);
+		ctl_err(c, "ENOENT", "no mode '%.32s' in the policy%s%s%s",
+		    rq->argv[1], s ? "; did you mean '" : "", s ? s : "",
+		    s ? "'?" : "");
+		return CTL_DONE;
+	}
+	gw_rec_init(gw, &r, "mode", "");
+	gw_copy(r.mode, sizeof(r.mode), rq->argv[1]);	/* the new mode */
+	gw_fmt(r.text, sizeof(r.text), "mode %s -> %s: %s",
+	    policy_mode_name(gw->pol, gw->mode), rq->argv[1], reason);
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = 'm';
+	ch.mode = m;
+	return gw_change(gw, c, &r, &ch);
+}
+
+static int
+gw_cmd_ack(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct gw_alarm *al = NULL;
+	struct journal_record r;
+	struct gw_change ch;
+	const char *arg;
+	char *end;
+
+	if (rq->argc != 2) {
+		ctl_err(c, "EINVAL", "usage: ack ALARM (the #number, or "
+		    "GATE/NAME as status shows)");
+		return CTL_DONE;
+	}
+	arg = rq->argv[1][0] == '#' ? rq->argv[1] + 1 : rq->argv[1];
+	unsigned long long id = strtoull(arg, &end, 10);
+	for (size_t i = 0; i < gw->nalarms; i++) {
+		struct gw_alarm *a = &gw->alarms[i];
+		char gn[96];
+		snprintf(gn, sizeof(gn), "%s/%s", a->gate[0] ? a->gate :
+		    "gateway", a->name);
+		if ((*end == '\0' && end != arg && a->id == id) ||
+		    strcmp(gn, rq->argv[1]) == 0)
+			al = a;
+	}
+	if (al == NULL) {
+		ctl_err(c, "ENOENT", "no open alarm '%.64s' (see gatectl status)",
+		    rq->argv[1]);
+		return CTL_DONE;
+	}
+	gw_rec_init(gw, &r, "ack", al->gate);
+	gw_fmt(r.text, sizeof(r.text), "#%llu %s/%s%s",
+	    (unsigned long long)al->id, al->gate[0] ? al->gate : "gateway",
+	    al->name, al->active ? " (still active)" : "");
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = 'a';
+	ch.alarm = al->id;
+	return gw_change(gw, c, &r, &ch);
+}
+
+/* sim tap GATE BADGE [--pin PIN] [--exit] [--class legacy|secure] */
+static int
+gw_cmd_sim(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct driver_event ev;
+	struct gw_gate *gg = NULL;
+	struct gw_dev *dv;
+	const char *sub = rq->argc > 1 ? rq->argv[1] : "";
+
+	memset(&ev, 0, sizeof(ev));
+	if (strcmp(sub, "input") == 0) {
+		if (rq->argc != 4 || strcmp(rq->argv[2], "fire-alarm") != 0 ||
+		    (strcmp(rq->argv[3], "on") != 0 &&
+		    strcmp(rq->argv[3], "off") != 0)) {
+			ctl_err(c, "EINVAL", "usage: sim input fire-alarm on|off");
+			return CTL_DONE;
+		}
+		if (gw->fire.drv == NULL || gw->fire.drv->inject == NULL) {
+			ctl_err(c, "ENOENT", "no simulated fire-alarm input in "
+			    "gateway.conf");
+			return CTL_DONE;
+		}
+		ev.type = DRIVER_EV_INPUT;
+		ev.input = DRIVER_IN_FIRE_ALARM;
+		ev.value = strcmp(rq->argv[3], "on") == 0;
+		dv = &gw->fire;
+	} else if (strcmp(sub, "tap") == 0 || strcmp(sub, "sensor") == 0 ||
+	    strcmp(sub, "flood") == 0) {
+		if (rq->argc < 4) {
+			ctl_err(c, "EINVAL", "usage: sim tap GATE BADGE [--pin "
+			    "PIN] [--exit] [--class legacy|secure] | sim sensor "
+			    "GATE door-open|door-closed|passage|rex|tamper|"
+			    "offline|online");
+			return CTL_DONE;
+		}
+		if ((gg = gw_gate_by_name(gw, rq->argv[2])) == NULL) {
+			gw_no_gate(gw, c, rq->argv[2]);
+			return CTL_DONE;
+		}
+		if (strcmp(sub, "flood") == 0) {
+			/* sim flood GATE BADGE N: N taps at once (benchmark) */
+			struct gw_flood *f;
+			char *end;
+			unsigned long n = rq->argc == 5 ?
+			    strtoul(rq->argv[4], &end, 10) : 0;
+			if (rq->argc != 5 || *end != '\0' || n == 0 ||
+			    n > 1000000 || strlen(rq->argv[3]) > DRIVER_ID_MAX) {
+				ctl_err(c, "EINVAL", "usage: sim flood GATE BADGE "
+				    "N (1..1000000)");
+				return CTL_DONE;
+			}
+			if ((f = calloc(1, sizeof(*f))) == NULL) {
+				ctl_err(c, "EIO", "out of memory");
+				return CTL_DONE;
+			}
+			f->gw = gw;
+			f->gate = (size_t)(gg - gw->gates);
+			gw_copy(f->badge, sizeof(f->badge), rq->argv[3]);
+			f->client = ctl_client_id(c);
+			f->n = (unsigned)n;
+			f->t0 = gw_now_us();
+			f->ev = event_new(gw->base, -1, 0, gw_flood_cb, f);
+			gw_flood_step(f);
+			return CTL_PENDING;
+		}
+		if (strcmp(sub, "tap") == 0) {
+			const char *pin = gw_opt(rq, 4, "--pin");
+			const char *cls = gw_opt(rq, 4, "--class");
+			size_t idlen = strlen(rq->argv[3]);
+			int exit_ = gw_flag(rq, 4, "--exit");
+			ev.type = DRIVER_EV_TAP;
+			ev.id_format = DRIVER_ID_TEXT;
+			if (idlen == 0 || idlen > DRIVER_ID_MAX) {
+				ctl_err(c, "EINVAL", "badge id must be 1..%d "
+				    "bytes", DRIVER_ID_MAX);
+				return CTL_DONE;
+			}
+			memcpy(ev.id, rq->argv[3], idlen);
+			ev.id_len = (uint8_t)idlen;
+			if (pin != NULL) {
+				if (strlen(pin) > DRIVER_PIN_MAX) {
+					ctl_err(c, "EINVAL", "PIN too long");
+					return CTL_DONE;
+				}
+				memcpy(ev.pin, pin, strlen(pin));
+				ev.pin_len = (uint8_t)strlen(pin);
+			}
+			ev.cls = 1;	/* the sim reader proves a secure card */
+			if (cls != NULL) {
+				if (strcmp(cls, "legacy") != 0 &&
+				    strcmp(cls, "secure") != 0) {
+					ctl_err(c, "EINVAL", "--class is legacy "
+					    "or secure");
+					return CTL_DONE;
+				}
+				ev.cls = strcmp(cls, "secure") == 0;
+			}
+			ev.reader = (uint8_t)exit_;
+			dv = exit_ && gg->exit_reader.drv ? &gg->exit_reader :
+			    &gg->reader;
+			if (exit_ && gg->exit_reader.drv == NULL &&
+			    !gg->info.exit_reader) {
+				ctl_err(c, "EINVAL", "gate %s has no exit reader",
+				    gg->cg->name);
+				return CTL_DONE;
+			}
+		} else {
+			static const char *const names[] = { "door-open",
+			    "door-closed", "passage", "rex", "tamper" };
+			int s = -1;
+			for (int i = 0; i < 5; i++)
+				if (strcmp(rq->argv[3], names[i]) == 0)
+					s = i + 1;
+			if (strcmp(rq->argv[3], "offline") == 0 ||
+			    strcmp(rq->argv[3], "online") == 0) {
+				ev.type = rq->argv[3][1] == 'f' ?
+				    DRIVER_EV_OFFLINE : DRIVER_EV_ONLINE;
+				dv = &gg->reader;
+			} else if (s == -1) {
+				ctl_err(c, "EINVAL", "sensor is door-open, "
+				    "door-closed, passage, rex, tamper, offline "
+				    "or online");
+				return CTL_DONE;
+			} else {
+				ev.type = DRIVER_EV_SENSOR;
+				ev.sensor = (uint8_t)s;
+				dv = &gg->sensors;
+			}
+		}
+	} else {
+		ctl_err(c, "EINVAL", "usage: sim tap|sensor|input|flood ...");
+		return CTL_DONE;
+	}
+	if (dv->drv == NULL || dv->drv->inject == NULL) {
+		ctl_err(c, "ENOENT", "that hardware is not simulated here");
+		return CTL_DONE;
+	}
+	if (dv->offline && ev.type != DRIVER_EV_ONLINE) {
+		ctl_err(c, "EIO", "device offline");
+		return CTL_DONE;
+	}
+	ev.time_us = gw_now_us();
+	if ((ev.tag = gw_wait_add(gw, c)) == 0) {
+		ctl_err(c, "EBUSY", "too many injections waiting");
+		return CTL_DONE;
+	}
+	if (dv->drv->inject(dv->ctx, &ev) == -1) {
+		(void)gw_wait_take(gw, ev.tag);
+		ctl_err(c, "EAGAIN", "simulated device busy; try again");
+		return CTL_DONE;
+	}
+	return CTL_PENDING;
+}
+
+static void
+gw_flood_step(struct gw_flood *f)
+{
+	struct gw *gw = f->gw;
+	struct driver_event ev;
+	struct ctl_client *c;
+
+	if (f->done == f->n) {
+		int64_t us = gw_now_us() - f->t0;
+		if ((c = ctl_client_find(gw->ctl, f->client)) != NULL)
+			ctl_ok(c, "%u taps durable in %lld us: %.0f events/s%s",
+			    f->n, (long long)us, us > 0 ? f->n * 1e6 / us : 0.0,
+			    f->failed ? " (some failed)" : "");
+		event_free(f->ev);
+		free(f);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DRIVER_EV_TAP;
+	ev.id_format = DRIVER_ID_TEXT;
+	ev.id_len = (uint8_t)strlen(f->badge);
+	memcpy(ev.id, f->badge, ev.id_len);
+	ev.cls = 1;
+	for (unsigned i = 0; i < GW_FLOOD_CHUNK && f->submitted < f->n; i++) {
+		f->submitted++;
+		ev.time_us = gw_now_us();
+		gw_tap(gw, f->gate, &ev, f);
+	}
+	if (f->submitted < f->n)
+		event_active(f->ev, 0, 0);	/* more next loop turn */
+}
+
+/* Audit export streamed from the journal, up to what is durable. */
+struct gw_export {
+	struct gw		*gw;
+	struct journal_iter	*it;
+	struct audit_filter	 f;
+	uint64_t		 limit, sent, last;
+};
+
+static int
+gw_export_fill(void *arg, struct ctl_client *c)
+{
+	struct gw_export *x = arg;
+	struct journal_record r;
+	char line[4096], err[256];
+
+	for (int scanned = 0; scanned < 2000; scanned++) {
+		int rc;
+		if (x->last >= x->limit) {
+			ctl_ok(c, "%llu records", (unsigned long long)x->sent);
+			return 0;
+		}
+		rc = journal_iter_next(x->it, &r, err, sizeof(err));
+		if (rc == 0) {
+			ctl_ok(c, "%llu records", (unsigned long long)x->sent);
+			return 0;
+		}
+		if (rc < 0) {
+			ctl_err(c, "EIO", "journal damaged: %s", err);
+			return 0;
+		}
+		x->last = r.seq;
+		if (!audit_match(&x->f, &r))
+			continue;
+		audit_format(&x->f, &r, line, sizeof(line));
+		ctl_data(c, "%s", line);
+		x->sent++;
+	}
+	return 1;
+}
+
+static void
+gw_export_free(void *arg)
+{
+	struct gw_export *x = arg;
+
+	journal_iter_close(x->it);
+	free(x);
+}
+
+static int
+gw_cmd_audit(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
+{
+	char err[512], hdr[512];
+
+	if (rq->argc >= 2 && strcmp(rq->argv[1], "verify") == 0) {
+		uint64_t count = 0, bad = 0;
+		/* nothing is being written while the loop is here */
+		commit_drain(gw->commit);
+		if (journal_verify(gw->journal_dir, &count, &bad, err,
+		    sizeof(err)) == 0)
+			ctl_ok(c, "journal intact: %llu records",
+			    (unsigned long long)count);
+		else
+			ctl_err(c, "EIO", "journal broken at seq %llu: %s",
+			    (unsigned long long)bad, err);
+		return CTL_DONE;
+	}
+	if (rq->argc >= 2 && strcmp(rq->argv[1], "export") == 0) {
+		struct gw_export *x = calloc(1, sizeof(*x));
+		if (x == NULL) {
+			ctl_err(c, "EIO", "out of memory");
+			return CTL_DONE;
+		}
+		if (audit_parse_args(rq->argc - 2, rq->argv + 2, &x->f, NULL,
+		    err, sizeof(err)) == -1) {
+			free(x);
+			ctl_err(c, "EINVAL", "%s", err);
+			return CTL_DONE;
+		}
+		x->gw = gw;
+		x->limit = journal_durable_seq(gw->j);
+		if ((x->it = journal_iter_open(gw->journal_dir, 1, err,
+		    sizeof(err))) == NULL) {
+			free(x);
+			ctl_err(c, "EIO", "%s", err);
+			return CTL_DONE;
+		}
+		if (audit_header(&x->f, hdr, sizeof(hdr))[0])
+			ctl_data(c, "%s", hdr);
+		ctl_stream(c, gw_export_fill, gw_export_free, x);
+		return CTL_PENDING;
+	}
+	ctl_err(c, "EINVAL", "usage: audit export ... | audit verify");
+	return CTL_DONE;
+}
+
+static int
+gw_request(void *ctx, struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct gw *gw = ctx;
+	const char *cmd = rq->argv[0];
+	char err[1024];
+
+	if (strcmp(cmd, "status") == 0) {
+		gw_cmd_status(gw, c, gw_flag(rq, 1, "--json"));
+	} else if (strcmp(cmd, "watch") == 0) {
+		ctl_watch(c, gw_flag(rq, 1, "--json"));
+		return CTL_PENDING;
+	} else if (strcmp(cmd, "open") == 0) {
+		return gw_cmd_open(gw, c, rq);
+	} else if (strcmp(cmd, "ack") == 0) {
+		return gw_cmd_ack(gw, c, rq);
+	} else if (strcmp(cmd, "mode") == 0) {
+		return gw_cmd_mode(gw, c, rq);
+	} else if (strcmp(cmd, "reload") == 0) {
+		if (gw_reload(gw, c, ctl_client_actor(c), err, sizeof(err)) == 0)
+			return CTL_PENDING;
+		gw_log(LOG_WARNING, "reload rejected: %s; policy %.12s stays in "
+		    "force", err, policy_hash(gw->pol));
+		ctl_err(c, "EINVAL", "reload rejected: %s; policy %.12s stays in "
+		    "force", err, policy_hash(gw->pol));
+	} else if (strcmp(cmd, "muster") == 0) {
+		gw_cmd_muster(gw, c, rq);
+	} else if (strcmp(cmd, "audit") == 0) {
+		return gw_cmd_audit(gw, c, rq);
+	} else if (strcmp(cmd, "sim") == 0) {
+		return gw_cmd_sim(gw, c, rq);
+	} else
+		ctl_err(c, "EINVAL", "unknown command");
+	return CTL_DONE;
+}
+
+static void
+gw_client_gone(void *ctx, struct ctl_client *c)
+{
+	struct gw *gw = ctx;
+	uint64_t id = ctl_client_id(c);
+
+	/* forget its waits; the events themselves still happen */
+	for (size_t i = 0; i < gw->nwaits; )
+		if (gw->waits[i].client == id)
+			gw->waits[i] = gw->waits[--gw->nwaits];
+		else
+			i++;
+}
+
+/* ---- signals, start, stop ---- */
+
+static void
+gw_sig_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct gw *gw = arg;
+	char err[1024];
+
+	(void)what;
+	if (sig == SIGHUP) {
+		if (gw_reload(gw, NULL, "SIGHUP", err, sizeof(err)) == -1)
+			gw_log(LOG_WARNING, "reload (SIGHUP) rejected: %s; "
+			    "policy %.12s stays in force", err,
+			    policy_hash(gw->pol));
+		return;
+	}
+	gw_log(LOG_NOTICE, "signal %d: stopping", (int)sig);
+	gw->stopping = 1;
+	event_base_loopbreak(gw->base);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: gatewayd -c CONF [-d] [--journal DIR] "
+	    "[--socket PATH]\n       gatewayd -n -c CONF\n");
+	exit(2);
+}
+
+static struct gateway_conf *
+gw_conf_load(const char *path)
+{
+	struct policy_diags d;
+	struct gateway_conf *conf;
+	char *text, err[512];
+	size_t len;
+
+	if (policyio_read(path, 1 << 20, &text, &len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatewayd: %s: %s\n", path, err);
+		return NULL;
+	}
+	memset(&d, 0, sizeof(d));
+	conf = conf_parse(path, text, len, &d);
+	free(text);
+	policyio_print_diags(stderr, &d);
+	policy_diags_free(&d);
+	return conf;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	fprintf(stderr, "gatewayd: not built yet\n");
-	return 1;
+	static const struct option longopts[] = {
+		{ "journal", required_argument, NULL, 'J' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *conf_path = NULL, *jdir = NULL, *sock = NULL;
+	int check = 0, ch, rc = 1;
+	struct gw *gw;
+	char err[1024], summary[256];
+	size_t ntests = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:dn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': conf_path = optarg; break;
+		case 'd': gw_debug = 1; break;
+		case 'n': check = 1; break;
+		case 'J': jdir = optarg; break;
+		case 'S': sock = optarg; break;
+		default: usage();
+		}
+	}
+	if (conf_path == NULL || optind != argc)
+		usage();
+	if ((gw = calloc(1, sizeof(*gw))) == NULL)
+		return 1;
+	gw->conf_path = conf_path;
+	if ((gw->conf = gw_conf_load(conf_path)) == NULL) {
+		fprintf(stderr, "gatewayd: %s: configuration has errors\n",
+		    conf_path);
+		return 1;
+	}
+	gw->pol = gw_policy_load(gw->conf, stderr, err, sizeof(err), &ntests);
+	if (check) {
+		if (gw->pol == NULL) {
+			fprintf(stderr, "gatewayd: %s: %s\n", gw->conf->policy, err);
+			printf("configuration %s: FAILED\n", conf_path);
+			return 1;
+		}
+		policyio_summary(gw->pol, summary, sizeof(summary));
+		for (int r = 0; r < CONF_ROLE__COUNT; r++)
+			if (gw->conf->role_group[r][0] &&
+			    getgrnam(gw->conf->role_group[r]) == NULL)
+				fprintf(stderr, "%s:%u:%u: warning[C020]: role %s: "
+				    "no Unix group '%s' on this system\n",
+				    conf_path, gw->conf->role_loc[r].line,
+				    gw->conf->role_loc[r].col,
+				    conf_role_name((enum conf_role)r),
+				    gw->conf->role_group[r]);
+		printf("configuration %s: ok\n", conf_path);
+		printf("gateway %s: %zu gates, journal %s, socket %s\n",
+		    gw->conf->id, gw->conf->ngates, gw->conf->journal,
+		    gw->conf->socket);
+		printf("policy %s: %s; all %zu tests passed; hash %.16s\n",
+		    gw->conf->policy, summary, ntests, policy_hash(gw->pol));
+		policy_free(gw->pol);
+		conf_free(gw->conf);
+		free(gw);
+		return 0;
+	}
+	if (gw->pol == NULL) {
+		fprintf(stderr, "gatewayd: %s: %s\n", gw->conf->policy, err);
+		return 1;
+	}
+	gw_copy(gw->journal_dir, sizeof(gw->journal_dir), jdir ? jdir :
+	    gw->conf->journal);
+	gw_copy(gw->socket_path, sizeof(gw->socket_path), sock ? sock :
+	    gw->conf->socket);
+	if (!gw_debug)
+		openlog("gatewayd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* the evidence first: nothing starts without a journal */
+	struct journal_opts jo = { gw->conf->segment_bytes,
+	    gw->conf->retain_bytes, gw->conf->retain_days };
+	if ((gw->j = journal_open(gw->journal_dir, gw->conf->id, &jo, err,
+	    sizeof(err))) == NULL) {
+		gw_log(LOG_ERR, "journal %s: %s", gw->journal_dir, err);
+		return 1;
+	}
+	if ((gw->st = state_new()) == NULL)
+		return 1;
+	struct state_replay sr;
+	if (state_replay(gw->st, gw->pol, gw->journal_dir, &sr, err,
+	    sizeof(err)) == -1) {
+		gw_log(LOG_ERR, "journal %s: cannot rebuild state: %s",
+		    gw->journal_dir, err);
+		return 1;
+	}
+	gw->mode = policy_mode_default(gw->pol);
+	if (sr.mode[0]) {
+		uint32_t m = policy_mode_find(gw->pol, sr.mode);
+		if (m != POLICY_NONE)
+			gw->mode = m;
+		else
+			gw_log(LOG_WARNING, "mode %s from the journal is not in "
+			    "the policy; using %s", sr.mode,
+			    policy_mode_name(gw->pol, gw->mode));
+	}
+	gw->policy_since = gw_now_us();
+
+	if ((gw->base = event_base_new()) == NULL ||
+	    (gw->commit = commit_new(gw->base, gw->j)) == NULL) {
+		gw_log(LOG_ERR, "cannot set up the event loop");
+		return 1;
+	}
+	gw->ngates = gw->conf->ngates;
+	if ((gw->gates = calloc(gw->ngates, sizeof(*gw->gates))) == NULL)
+		return 1;
+	for (size_t i = 0; i < gw->ngates; i++) {
+		struct gw_gate *gg = &gw->gates[i];
+		gg->gw = gw;
+		gg->cg = &gw->conf->gates[i];
+		gw_gate_bind(gw, gg);
+		if (gg->g == NULL ||
+		    gw_dev_open(gw, gg, &gg->reader, &gg->cg->reader,
+		    DRIVER_READER) == -1 ||
+		    gw_dev_open(gw, gg, &gg->exit_reader, &gg->cg->exit_reader,
+		    DRIVER_READER) == -1 ||
+		    gw_dev_open(gw, gg, &gg->sensors, &gg->cg->sensors,
+		    DRIVER_SENSOR) == -1 ||
+		    gw_dev_open(gw, gg, &gg->lock, &gg->cg->lock,
+		    DRIVER_OUTPUT) == -1) {
+			gw_log(LOG_ERR, "gate %s: hardware setup failed",
+			    gg->cg->name);
+			return 1;
+		}
+		/* a fresh lock output is told where it stands */
+		gw_hook_lock(gg, gg->g, 0);
+	}
+	if (gw_dev_open(gw, NULL, &gw->fire, &gw->conf->fire_alarm,
+	    DRIVER_INPUT) == -1)
+		return 1;
+	gw_mode_apply(gw);
+
+	const char *groups[3] = { gw->conf->role_group[CONF_ROLE_STAFF],
+	    gw->conf->role_group[CONF_ROLE_ADMIN],
+	    gw->conf->role_group[CONF_ROLE_AUDITOR] };
+	struct ctl_handler h = { gw, gw_request, gw_client_gone };
+	if ((gw->ctl = ctl_listen(gw->base, gw->socket_path, groups, &h, err,
+	    sizeof(err))) == NULL) {
+		gw_log(LOG_ERR, "control socket: %s", err);
+		return 1;
+	}
+	gw->sig_hup = evsignal_new(gw->base, SIGHUP, gw_sig_cb, gw);
+	gw->sig_term = evsignal_new(gw->base, SIGTERM, gw_sig_cb, gw);
+	gw->sig_int = evsignal_new(gw->base, SIGINT, gw_sig_cb, gw);
+	evsignal_add(gw->sig_hup, NULL);
+	evsignal_add(gw->sig_term, NULL);
+	evsignal_add(gw->sig_int, NULL);
+
+	struct journal_record r;
+	policyio_summary(gw->pol, summary, sizeof(summary));
+	gw_rec_init(gw, &r, "start", "");
+	gw_fmt(r.text, sizeof(r.text), "gatewayd started: %zu gates, mode %s, "
+	    "policy %.12s (%s); rebuilt from %llu records (%llu passages)",
+	    gw->ngates, policy_mode_name(gw->pol, gw->mode),
+	    policy_hash(gw->pol), summary, (unsigned long long)sr.records,
+	    (unsigned long long)sr.passages);
+	gw_submit(gw, &r, NULL, NULL);
+	gw_log(LOG_NOTICE, "%s; socket %s, journal %s", r.text,
+	    gw->socket_path, gw->journal_dir);
+
+	event_base_dispatch(gw->base);
+
+	gw_rec_init(gw, &r, "stop", "");
+	gw_fmt(r.text, sizeof(r.text), "gatewayd stopping%s",
+	    gw->stopping ? " on signal" : "");
+	gw_submit(gw, &r, NULL, NULL);
+	rc = commit_drain(gw->commit) == 0 ? 0 : 1;
+	gw_log(LOG_NOTICE, "stopped at journal seq %llu",
+	    (unsigned long long)journal_durable_seq(gw->j));
+
+	ctl_close(gw->ctl);
+	event_free(gw->sig_hup);
+	event_free(gw->sig_term);
+	event_free(gw->sig_int);
+	for (size_t i = 0; i < gw->ngates; i++) {
+		struct gw_gate *gg = &gw->gates[i];
+		gw_dev_close(&gg->reader);
+		gw_dev_close(&gg->exit_reader);
+		gw_dev_close(&gg->sensors);
+		gw_dev_close(&gg->lock);
+		gate_free(gg->g);
+	}
+	gw_dev_close(&gw->fire);
+	commit_free(gw->commit);
+	journal_close(gw->j);
+	event_base_free(gw->base);
+	state_free(gw->st);
+	policy_free(gw->pol);
+	conf_free(gw->conf);
+	free(gw->gates);
+	free(gw);
+	return rc;
 }

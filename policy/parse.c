@@ -597,6 +597,12 @@ ps_zone_attr(struct ps *ps, struct pol_zone *z, struct zone_src *zs)
 		return ps_end(ps);
 	}
 	if (ps_accept_word(ps, "escort")) {
+		if (zs->escort_g.name != NULL)
+			ld_err(ps->ld, ps->t.loc, "E011", "zone '%s' already has an escort rule",
+			    z->name);
+		free(zs->escort_g.name);
+		free(zs->escort_h.name);
+		zs->escort_g.name = zs->escort_h.name = NULL;
 		if (ps_name(ps, "the escorted group", &zs->escort_g) != 0)
 			return -1;
 		if (!ps_accept_word(ps, "by"))

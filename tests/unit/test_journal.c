@@ -1035,6 +1035,101 @@ test_format_conformance(void **state)
 	tdir_remove(&t);
 }
 
+/* A record from another journal with the right seq, valid CRC and hash:
+ * only the chain (prev) can tell. Verify names it. */
+static void
+test_verify_spliced_record(void **state)
+{
+	struct tdir a, b;
+	struct journal *j;
+	char pa[PATH_MAX + 32], pb[PATH_MAX + 32], err[256];
+	uint8_t *ia, *ib, *out;
+	size_t na, nb, oa[16], ob[16], la, lb, no;
+	uint64_t count, bad;
+	struct journal_record r;
+
+	(void)state;
+	tdir_make(&a);
+	tdir_make(&b);
+	j = jopen(&a, NULL);
+	append_n(j, 1, 10);
+	assert_int_equal(journal_sync(j), 0);
+	journal_close(j);
+	j = jopen(&b, NULL);
+	rec_fill(&r, 1000);	/* B differs from record 1 on */
+	assert_int_equal(journal_append(j, &r), 0);
+	append_n(j, 2, 9);
+	assert_int_equal(journal_sync(j), 0);
+	journal_close(j);
+	seg_path(&a, 1, pa, sizeof(pa));
+	seg_path(&b, 1, pb, sizeof(pb));
+	ia = file_read(pa, &na);
+	ib = file_read(pb, &nb);
+	assert_int_equal(frame_offsets(ia, na, oa, 16), 10);
+	assert_int_equal(frame_offsets(ib, nb, ob, 16), 10);
+	/* A's frames 1-6, B's frame 7, A's frames 8-10 */
+	la = oa[7] - oa[6];
+	lb = ob[7] - ob[6];
+	assert_non_null(out = malloc(na + lb));
+	memcpy(out, ia, oa[6]);
+	memcpy(out + oa[6], ib + ob[6], lb);
+	memcpy(out + oa[6] + lb, ia + oa[7], na - oa[7]);
+	no = na - la + lb;
+	file_write(pa, out, no);
+	assert_int_equal(journal_verify(a.path, &count, &bad, err,
+	    sizeof(err)), -1);
+	assert_int_equal(bad, 7);
+	assert_int_equal(count, 6);
+	assert_non_null(strstr(err, "chain"));
+	free(ia);
+	free(ib);
+	free(out);
+	tdir_remove(&a);
+	tdir_remove(&b);
+}
+
+/* A later segment whose header is re-signed with a wrong anchor (a
+ * segment replaced wholesale) breaks at its first seq. */
+static void
+test_verify_segment_anchor(void **state)
+{
+	struct tdir t;
+	struct journal *j;
+	struct journal_opts o = { .segment_bytes = 2048 };
+	char path[PATH_MAX + 32], err[256];
+	uint8_t *img;
+	size_t n;
+	uint64_t count, bad, first = 0;
+	uint32_t c;
+
+	(void)state;
+	tdir_make(&t);
+	j = jopen(&t, &o);
+	for (unsigned i = 1; i <= 40; i += 10) {
+		append_n(j, i, 10);
+		assert_int_equal(journal_sync(j), 0);
+	}
+	journal_close(j);
+	for (uint64_t s = 2; s <= 40 && first == 0; s++) {
+		seg_path(&t, s, path, sizeof(path));
+		if (access(path, F_OK) == 0)
+			first = s;
+	}
+	assert_true(first > 1);
+	img = file_read(path, &n);
+	img[40] ^= 0x80;		/* inside the anchor */
+	c = ref_crc32c(0, img, 124);
+	img[124] = c; img[125] = c >> 8; img[126] = c >> 16; img[127] = c >> 24;
+	file_write(path, img, n);
+	assert_int_equal(journal_verify(t.path, &count, &bad, err,
+	    sizeof(err)), -1);
+	assert_int_equal(bad, first);
+	assert_int_equal(count, first - 1);
+	assert_non_null(strstr(err, "anchor"));
+	free(img);
+	tdir_remove(&t);
+}
+
 static void
 test_format_json(void **state)
 {
@@ -1130,6 +1225,8 @@ main(void)
 		cmocka_unit_test(test_second_writer_refused),
 		cmocka_unit_test(test_verify_empty_dir),
 		cmocka_unit_test(test_format_conformance),
+		cmocka_unit_test(test_verify_spliced_record),
+		cmocka_unit_test(test_verify_segment_anchor),
 		cmocka_unit_test(test_format_json),
 		cmocka_unit_test(test_format_csv),
 	};

@@ -48,6 +48,8 @@ FUZZERS  = $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 BENCHES  = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps check unit integration fuzz bench demo clean certs
+# keep objects made by chained rules: no rebuild on the next run
+.SECONDARY:
 all: deps $(BINS)
 
 deps:

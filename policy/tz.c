@@ -62,7 +62,17 @@ struct tz {
 	int64_t		 lo;
 	int64_t		 slow_end;
 	int64_t		 hi;
+
+	/* buckets of 2^TZ_BKT_SHIFT seconds from 1900 to 2101: bkt[k] counts
+	 * the transitions at or before the start of bucket k, so a lookup
+	 * scans the one or two transitions inside its bucket */
+	uint32_t	*bkt;
+	size_t		 nbkt;
 };
+
+#define TZ_BKT_SHIFT	22		/* ~48.5 days */
+#define TZ_BKT_BASE	((int64_t)-2208988800)	/* 1900-01-01T00:00Z */
+#define TZ_BKT_END	((int64_t)4133980800)	/* 2101-01-01T00:00Z */
 
 /* ---- civil calendar (H. Hinnant's algorithms) ---- */
 
@@ -540,14 +550,28 @@ tz_fail(struct tz *z, struct tz_vec *v, char *err, size_t errlen,
 	return NULL;
 }
 
-/* Point each type at its abbreviation once chars stops moving. */
+/* Point each type at its abbreviation once chars stops moving; index the
+ * transitions by bucket. */
 static int
 tz_finish(struct tz *z)
 {
+	size_t i, k;
+
 	if ((z->abbrs = calloc(z->ntypes, sizeof(*z->abbrs))) == NULL)
 		return -1;
-	for (size_t i = 0; i < z->ntypes; i++)
+	for (i = 0; i < z->ntypes; i++)
 		z->abbrs[i] = z->chars + z->types[i].abbr;
+	if (z->n == 0 || z->n > UINT32_MAX)
+		return 0;
+	z->nbkt = (size_t)((TZ_BKT_END - TZ_BKT_BASE) >> TZ_BKT_SHIFT) + 1;
+	if ((z->bkt = calloc(z->nbkt + 1, sizeof(*z->bkt))) == NULL)
+		return -1;
+	for (k = 0, i = 0; k <= z->nbkt; k++) {
+		int64_t start = TZ_BKT_BASE + ((int64_t)k << TZ_BKT_SHIFT);
+		while (i < z->n && z->at[i] <= start)
+			i++;
+		z->bkt[k] = (uint32_t)i;
+	}
 	return 0;
 }
 
@@ -775,6 +799,7 @@ tz_free(struct tz *z)
 	free(z->types);
 	free(z->abbrs);
 	free(z->chars);
+	free(z->bkt);
 	free(z);
 }
 
@@ -787,6 +812,18 @@ tz_type_at(const struct tz *z, int64_t t)
 
 	if (z->footer && t > z->lo && (t >= z->hi || t < z->slow_end))
 		return tz_rule_type(&z->rule, t);
+	if (z->nbkt > 0 && t >= TZ_BKT_BASE &&
+	    t < TZ_BKT_BASE + ((int64_t)z->nbkt << TZ_BKT_SHIFT)) {
+		size_t k = (size_t)((t - TZ_BKT_BASE) >> TZ_BKT_SHIFT);
+		size_t i = z->bkt[k], end = z->bkt[k + 1];
+		/* transitions in (bucket start, t]; few unless the file is
+		 * hostile, and then halving below still bounds the work */
+		if (end - i <= 8) {
+			while (i < end && z->at[i] <= t)
+				i++;
+			return i == 0 ? z->before : z->ti[i - 1];
+		}
+	}
 	if (z->n == 0 || t < z->at[0])
 		return z->before;
 	/* the last transition at or before t; branch-light halving */

@@ -55,6 +55,35 @@ load(const char *name)
 	return z;
 }
 
+/* zic -b slim output (data stops in the 1990s; the footer does the rest),
+ * kept beside the fuzz seeds; tests run from the top of the tree */
+static struct tz *
+load_slim(const char *file)
+{
+	char path[256], err[128] = "", *buf;
+	struct tz *z;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "tests/fuzz/seeds-tz/%s", file);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("%s: not found (run from the top of the tree)", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 44);
+	rewind(f);
+	buf = malloc((size_t)n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	z = tz_parse(buf, (size_t)n, err, sizeof(err));
+	if (z == NULL)
+		fail_msg("%s: %s", path, err);
+	free(buf);
+	return z;
+}
+
 static int64_t
 utc_of(int y, unsigned m, unsigned d, int hh, int mm, int ss)
 {
@@ -356,6 +385,30 @@ assert_local(const struct tz *z, int64_t local, int want, int64_t want_utc)
 		fail_msg("local %lld: got %d %lld, want %d %lld",
 		    (long long)local, r, (long long)got, want,
 		    (long long)want_utc);
+}
+
+static void
+test_slim_against_glibc(void **state)
+{
+	static const char *const pairs[][2] = {
+		{ "london-slim.tzif", ":Europe/London" },
+		{ "new-york-slim.tzif", ":America/New_York" },
+		{ "sydney-slim.tzif", ":Australia/Sydney" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		struct tz *z = load_slim(pairs[i][0]);
+		/* glibc reads the fat system file: same answers expected */
+		cross_check(z, pairs[i][1], utc_of(1970, 1, 1, 0, 0, 0),
+		    utc_of(2100, 1, 1, 0, 0, 0), 6 * 3600 + 13);
+		assert_zone(z, utc_of(2026, 3, 29, 1, 0, 0) - (i == 0),
+		    i == 0 ? 0 : i == 1 ? -4 * 3600 : 11 * 3600,
+		    i == 0 ? "GMT" : i == 1 ? "EDT" : "AEDT");
+		tz_free(z);
+	}
+	unsetenv("TZ");
+	tzset();
 }
 
 static void
@@ -879,6 +932,7 @@ main(void)
 		cmocka_unit_test(test_london),
 		cmocka_unit_test(test_new_york_sydney_kolkata_utc),
 		cmocka_unit_test(test_against_glibc),
+		cmocka_unit_test(test_slim_against_glibc),
 		cmocka_unit_test(test_footer_rules_against_glibc),
 		cmocka_unit_test(test_footer_forms),
 		cmocka_unit_test(test_transitions_then_footer),

@@ -5,10 +5,12 @@
  * -Wl,--wrap (see test_journal.ldflags).
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1130,6 +1132,91 @@ test_verify_segment_anchor(void **state)
 	tdir_remove(&t);
 }
 
+/* kill -9 at a random moment, many times: every record whose sync was
+ * acknowledged (the "effect") is there after reopen, the journal verifies,
+ * and a torn batch, if any, was cut and journaled. */
+static void
+test_kill9_keeps_acknowledged(void **state)
+{
+	struct tdir t;
+	struct journal *j;
+	struct journal_iter *it;
+	struct journal_record r;
+	struct journal_opts o = { .segment_bytes = 256 * 1024 };
+	char err[256], want[64];
+	uint64_t acked, got, seq;
+	int fds[2], status, k;
+	unsigned cuts = 0;
+	pid_t pid;
+
+	(void)state;
+	srandom(12345);
+	for (int round = 0; round < 12; round++) {
+		tdir_make(&t);
+		assert_int_equal(pipe(fds), 0);
+		if ((pid = fork()) == 0) {
+			uint64_t d;
+			close(fds[0]);
+			if ((j = journal_open(t.path, "gw-kill", &o, err,
+			    sizeof(err))) == NULL)
+				_exit(2);
+			for (unsigned i = 1;; ) {
+				/* batches big enough for a kill to tear one */
+				unsigned n = 1 + (unsigned)random() % 3000;
+				for (unsigned k2 = 0; k2 < n; k2++, i++) {
+					memset(&r, 0, sizeof(r));
+					snprintf(r.type, sizeof(r.type),
+					    "decision");
+					snprintf(r.cred, sizeof(r.cred), "c%u",
+					    i);
+					memset(r.text, 'k', 200);
+					if (journal_append(j, &r) != 0)
+						_exit(3);
+				}
+				if (journal_sync(j) != 0)
+					_exit(4);
+				d = journal_durable_seq(j);
+				if (write(fds[1], &d, sizeof(d)) != sizeof(d))
+					_exit(5);
+			}
+		}
+		assert_true(pid > 0);
+		close(fds[1]);
+		usleep(20000 + (useconds_t)(random() % 200000));
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		acked = 0;
+		while (read(fds[0], &got, sizeof(got)) == sizeof(got))
+			acked = got;
+		close(fds[0]);
+
+		j = jopen(&t, &o);
+		assert_true(journal_last_seq(j) >= acked);
+		journal_close(j);
+		verify_ok(&t);
+		assert_non_null(it = journal_iter_open(t.path, 1, err,
+		    sizeof(err)));
+		for (seq = 1; (k = journal_iter_next(it, &r, err,
+		    sizeof(err))) == 1; seq++) {
+			assert_int_equal(r.seq, seq);
+			if (strcmp(r.type, "cut") == 0) {
+				cuts++;
+				assert_true(seq > acked);
+				continue;
+			}
+			snprintf(want, sizeof(want), "c%llu",
+			    (unsigned long long)seq);
+			assert_string_equal(r.cred, want);
+		}
+		assert_int_equal(k, 0);
+		assert_true(seq - 1 >= acked);
+		journal_iter_close(it);
+		tdir_remove(&t);
+	}
+	print_message("kill -9: 12 rounds, %u torn tails cut\n", cuts);
+}
+
 static void
 test_format_json(void **state)
 {
@@ -1227,6 +1314,7 @@ main(void)
 		cmocka_unit_test(test_format_conformance),
 		cmocka_unit_test(test_verify_spliced_record),
 		cmocka_unit_test(test_verify_segment_anchor),
+		cmocka_unit_test(test_kill9_keeps_acknowledged),
 		cmocka_unit_test(test_format_json),
 		cmocka_unit_test(test_format_csv),
 	};

@@ -218,11 +218,13 @@ csv_row_emit(struct csv_ctx *c, uint32_t line, size_t row_start)
 		goto oom;
 	r.n = c->nf;
 	for (size_t i = 0; i < c->nf; i++) {
-		size_t end = i + 1 < c->nf ? c->foff[i + 1] : c->nbuf;
+		/* every field but the last ends in the '\0' put at its comma */
+		size_t end = i + 1 < c->nf ? c->foff[i + 1] - 1 : c->nbuf;
 		size_t n = end - c->foff[i];
 		if ((r.fields[i] = malloc(n + 1)) == NULL)
 			goto oom;
-		memcpy(r.fields[i], c->buf + c->foff[i], n);
+		if (n > 0)
+			memcpy(r.fields[i], c->buf + c->foff[i], n);
 		r.fields[i][n] = '\0';
 		r.cols[i] = c->fcol[i];
 	}

@@ -125,6 +125,15 @@ test_no_final_newline_crlf_blank(void **state)
 	csv_free(&c);
 	policy_diags_free(&d);
 
+	/* rows of nothing but empty fields, first in the file */
+	assert_int_equal(parse("\"\"\n,\"\",\n", &c, &d), 0);
+	assert_int_equal(c.n, 2);
+	assert_row(&c.rows[0], 1, 1, "");
+	assert_row(&c.rows[1], 2, 3, "", "", "");
+	assert_int_equal(c.rows[1].cols[2], 5);
+	csv_free(&c);
+	policy_diags_free(&d);
+
 	/* a UTF-8 byte order mark is not part of the first field */
 	assert_int_equal(parse("\xef\xbb\xbfid,x\n", &c, &d), 0);
 	assert_row(&c.rows[0], 1, 2, "id", "x");

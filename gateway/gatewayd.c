@@ -69,6 +69,7 @@ struct gw_gate {
 	char			 from[48], to[48];	/* zone names */
 	struct gate		*g;
 	struct gw_dev		 reader, exit_reader, sensors, lock;
+	int			 passage_out;	/* direction the sensor saw */
 };
 
 struct gw_alarm {
@@ -117,6 +118,9 @@ struct gw {
 };
 
 static int gw_debug;
+/* --sim-clock: a fixed offset for demonstrations and tests with
+ * simulated hardware (a match day on any day); said in the start record */
+static int64_t gw_clock_offset_us;
 
 static void
 gw_log(int prio, const char *fmt, ...)
@@ -142,7 +146,8 @@ gw_now_us(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 +
+	    gw_clock_offset_us;
 }
 
 static void
@@ -193,9 +198,11 @@ gw_line(const struct gw *gw, const struct journal_record *r, char *buf,
 		    r->holder[0] ? " (" : "", r->holder,
 		    r->holder[0] ? ")" : "");
 	if (strcmp(r->type, "decision") == 0)
-		gw_fmt(buf, len, "%s %-14s%s %s: %s [%s]", t, r->gate, who,
+		gw_fmt(buf, len, "%s %-14s%s %s: %s%s%s%s", t, r->gate, who,
 		    strcmp(r->decision, "grant") == 0 ? "GRANT" : "DENY",
-		    r->text, r->rule);
+		    r->text, strstr(r->text, r->rule) ? "" : " [",
+		    strstr(r->text, r->rule) ? "" : r->rule,
+		    strstr(r->text, r->rule) ? "" : "]");
 	else if (strcmp(r->type, "passage") == 0)
 		gw_fmt(buf, len, "%s %-14s%s passed %s -> %s", t, r->gate,
 		    who[0] ? who : " (nobody entitled)", r->zone_from,
@@ -267,6 +274,20 @@ gw_submit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
 }
 
 /* ---- alarms ---- */
+
+/* Alarms about a lasting condition (they clear by themselves), as
+ * opposed to events (tailgating, forced, tamper, duress) that only an
+ * acknowledgement closes. */
+static int
+gw_alarm_condition(const char *name)
+{
+	return strcmp(name, "held-open") == 0 ||
+	    strcmp(name, "reader-offline") == 0 ||
+	    strcmp(name, "lock-fault") == 0 ||
+	    strcmp(name, "journal-failure") == 0 ||
+	    strcmp(name, "fire-alarm") == 0 ||
+	    strcmp(name, "input-offline") == 0;
+}
 
 static struct gw_alarm *
 gw_alarm_find(struct gw *gw, const char *gate, const char *name)
@@ -462,7 +483,7 @@ gw_tap(struct gw *gw, size_t gi, const struct driver_event *ev,
 	struct gw_tap *t;
 	char id[2 * DRIVER_ID_MAX + 1], pin[DRIVER_PIN_MAX + 1];
 	const char *holder;
-	int64_t now = ev->time_us ? ev->time_us / 1000000 : time(NULL);
+	int64_t now = (ev->time_us ? ev->time_us : gw_now_us()) / 1000000;
 
 	if (driver_event_id(ev, id, sizeof(id)) == -1)
 		return;
@@ -568,7 +589,7 @@ gw_hook_passage(void *ctx, struct gate *g, const struct gate_credit *c)
 	struct gw_gate *gg = ctx;
 	struct gw *gw = gg->gw;
 	struct journal_record r;
-	int out = c != NULL && c->dir == POLICY_OUT;
+	int out = c != NULL ? c->dir == POLICY_OUT : gg->passage_out;
 
 	(void)g;
 	gw_rec_init(gw, &r, "passage", gg->cg->name);
@@ -644,8 +665,12 @@ gw_dev_cb(evutil_socket_t fd, short what, void *arg)
 				gw_tap(gw, (size_t)(dv->gg - gw->gates), ev, NULL);
 			break;
 		case DRIVER_EV_SENSOR:
-			if (dv->gg != NULL)
+			if (dv->gg != NULL) {
+				/* a directional beam says which way (reader 1:
+				 * outwards); the grant says it when there is one */
+				dv->gg->passage_out = ev->reader == 1;
 				gate_sensor(dv->gg->g, ev->sensor);
+			}
 			if ((c = gw_wait_take(gw, ev->tag)) != NULL) {
 				gw_sensor_name(ev->sensor, sn, sizeof(sn));
 				ctl_ok(c, "%s %s: gate %s", dv->gg ?
@@ -1362,7 +1387,7 @@ gw_cmd_mode(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 	}
 	gw_rec_init(gw, &r, "mode", "");
 	gw_copy(r.mode, sizeof(r.mode), rq->argv[1]);	/* the new mode */
-	gw_fmt(r.text, sizeof(r.text), "mode %s -> %s: %s",
+	gw_fmt(r.text, sizeof(r.text), "%s -> %s: %s",
 	    policy_mode_name(gw->pol, gw->mode), rq->argv[1], reason);
 	memset(&ch, 0, sizeof(ch));
 	ch.kind = 'm';
@@ -1403,7 +1428,8 @@ gw_cmd_ack(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 	gw_rec_init(gw, &r, "ack", al->gate);
 	gw_fmt(r.text, sizeof(r.text), "#%llu %s/%s%s",
 	    (unsigned long long)al->id, al->gate[0] ? al->gate : "gateway",
-	    al->name, al->active ? " (still active)" : "");
+	    al->name, al->active && gw_alarm_condition(al->name) ?
+	    " (condition still present)" : "");
 	memset(&ch, 0, sizeof(ch));
 	ch.kind = 'a';
 	ch.alarm = al->id;
@@ -1523,6 +1549,10 @@ gw_cmd_sim(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 			for (int i = 0; i < 5; i++)
 				if (strcmp(rq->argv[3], names[i]) == 0)
 					s = i + 1;
+			if (strcmp(rq->argv[3], "passage-out") == 0) {
+				s = DRIVER_PASSAGE;
+				ev.reader = 1;
+			}
 			if (strcmp(rq->argv[3], "offline") == 0 ||
 			    strcmp(rq->argv[3], "online") == 0) {
 				ev.type = rq->argv[3][1] == 'f' ?
@@ -1530,8 +1560,8 @@ gw_cmd_sim(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 				dv = &gg->reader;
 			} else if (s == -1) {
 				ctl_err(c, "EINVAL", "sensor is door-open, "
-				    "door-closed, passage, rex, tamper, offline "
-				    "or online");
+				    "door-closed, passage, passage-out, rex, "
+				    "tamper, offline or online");
 				return CTL_DONE;
 			} else {
 				ev.type = DRIVER_EV_SENSOR;
@@ -1767,7 +1797,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: gatewayd -c CONF [-d] [--journal DIR] "
-	    "[--socket PATH]\n       gatewayd -n -c CONF\n");
+	    "[--socket PATH] [--sim-clock TIME]\n"
+	    "       gatewayd -n -c CONF\n");
 	exit(2);
 }
 
@@ -1797,9 +1828,10 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "journal", required_argument, NULL, 'J' },
 		{ "socket", required_argument, NULL, 'S' },
+		{ "sim-clock", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *conf_path = NULL, *jdir = NULL, *sock = NULL;
+	const char *conf_path = NULL, *jdir = NULL, *sock = NULL, *clk = NULL;
 	int check = 0, ch, rc = 1;
 	struct gw *gw;
 	char err[1024], summary[256];
@@ -1812,6 +1844,7 @@ main(int argc, char **argv)
 		case 'n': check = 1; break;
 		case 'J': jdir = optarg; break;
 		case 'S': sock = optarg; break;
+		case 'K': clk = optarg; break;
 		default: usage();
 		}
 	}
@@ -1856,6 +1889,15 @@ main(int argc, char **argv)
 	if (gw->pol == NULL) {
 		fprintf(stderr, "gatewayd: %s: %s\n", gw->conf->policy, err);
 		return 1;
+	}
+	if (clk != NULL) {
+		int64_t t;
+		if (policy_parse_time(gw->pol, clk, &t) == -1) {
+			fprintf(stderr, "gatewayd: --sim-clock: '%s' is not a time "
+			    "(2026-03-07T14:30, venue local time)\n", clk);
+			return 1;
+		}
+		gw_clock_offset_us = t * 1000000 - gw_now_us();
 	}
 	gw_copy(gw->journal_dir, sizeof(gw->journal_dir), jdir ? jdir :
 	    gw->conf->journal);
@@ -1952,6 +1994,11 @@ main(int argc, char **argv)
 	    gw->ngates, policy_mode_name(gw->pol, gw->mode),
 	    policy_hash(gw->pol), summary, (unsigned long long)sr.records,
 	    (unsigned long long)sr.passages);
+	if (clk != NULL) {
+		size_t n = strlen(r.text);
+		gw_fmt(r.text + n, sizeof(r.text) - n, "; SIMULATED CLOCK from %s",
+		    clk);
+	}
 	gw_submit(gw, &r, NULL, NULL);
 	gw_log(LOG_NOTICE, "%s; socket %s, journal %s", r.text,
 	    gw->socket_path, gw->journal_dir);

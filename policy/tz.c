@@ -868,7 +868,9 @@ tz_edges_each(const struct tz *z, int64_t a, int64_t b,
 	}
 	for (; lo < z->n && z->at[lo] <= b; lo++)
 		fn(z, z->at[lo], ctx);
-	if (z->footer && z->rule.dst) {
+	/* the rule's own edges only where nothing was precomputed */
+	if (z->footer && z->rule.dst && b > z->lo &&
+	    (b >= z->hi || a + 1 < z->slow_end)) {
 		struct tz_edge e[2];
 		int64_t ca = a < -TZ_RULE_CLAMP ? -TZ_RULE_CLAMP : a;
 		int64_t cb = b > TZ_RULE_CLAMP ? TZ_RULE_CLAMP : b;

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Benchmark through the real (optimised) daemon, fsync on, journal on disk:
+#  1. tap-to-unlock latency: a `sim tap` request in, the decision made, the
+#     record durable (fdatasync), the lock commanded, the answer out —
+#     measured by a client over the control socket, one tap at a time;
+#  2. sustained durable events/s with group commit: `sim flood` puts N taps
+#     through the same path at once and answers when all are durable.
+# Targets on this machine: p99 <= 5 ms, >= 20,000 events/s.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+GWD=$ROOT/build/bin/gatewayd
+GCTL=$ROOT/build/bin/gatectl
+N_LAT=${N_LAT:-3000}
+N_FLOOD=${N_FLOOD:-100000}
+B=$ROOT/build/bench-daemon		# on the build disk, not tmpfs
+rm -rf "$B"; mkdir -p "$B"
+cp "$ROOT"/tests/integration/data/* "$B"/
+SOCK=$B/gatewayd.sock
+PID=
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$B"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+"$GWD" -d -c "$B/gateway.conf" --journal "$B/journal" --socket "$SOCK" 2> "$B/log" &
+PID=$!
+i=0
+until "$GCTL" --socket "$SOCK" ping >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 100 ] && { cat "$B/log"; exit 1; }; sleep 0.05
+done
+
+echo "== the disk alone: 300-byte append + fsync, 1000 times (the floor under every tap)"
+perl -MTime::HiRes=time -MIO::Handle -e '
+	open(my $f, ">", $ARGV[0]) or die "$ARGV[0]: $!"; my @l;
+	for (1 .. 1000) { my $t = time; syswrite($f, "x" x 300); $f->sync; push @l, (time - $t) * 1000; }
+	@l = sort { $a <=> $b } @l;
+	printf "fsync ms: p50 %.3f  p99 %.3f  max %.3f\n", $l[499], $l[989], $l[-1];
+	unlink $ARGV[0];' "$B/fsync.probe"
+
+echo "== tap-to-unlock latency ($N_LAT taps, one at a time, fsync on)"
+perl -MIO::Socket::UNIX -MTime::HiRes=time -e '
+	my ($path, $n) = @ARGV;
+	my $s = IO::Socket::UNIX->new(Peer => $path) or die "connect: $!";
+	my @lat; my $unlocked = 0;
+	for my $i (1 .. $n + 100) {
+		my $t0 = time;
+		print $s "sim tap front A-" . (1 + $i % 4) . "\n"; $s->flush;
+		my $ok;
+		while (my $l = <$s>) { if ($l =~ /^ok (.*)/) { $ok = $1; last } die "error: $l" if $l =~ /^err/; }
+		my $dt = (time - $t0) * 1000;
+		next if $i <= 100;		# warm-up
+		push @lat, $dt; $unlocked++ if $ok =~ /unlocked/;
+	}
+	@lat = sort { $a <=> $b } @lat;
+	my $pct = sub { $lat[int($_[0] / 100 * (@lat - 1))] };
+	printf "taps %d, unlocked %d\n", scalar @lat, $unlocked;
+	printf "latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
+	    $pct->(50), $pct->(90), $pct->(99), $lat[-1];
+	printf "target p99 <= 5 ms: %s\n", $pct->(99) <= 5 ? "met" : "NOT met";
+' "$SOCK" "$N_LAT"
+
+echo "== sustained durable events/s ($N_FLOOD taps at once, group commit)"
+out=$("$GCTL" --socket "$SOCK" sim flood front A-1 "$N_FLOOD")
+echo "$out"
+rate=$(echo "$out" | sed -n 's/.*: \([0-9]*\) events\/s.*/\1/p')
+if [ -n "$rate" ] && [ "$rate" -ge 20000 ]; then echo "target >= 20,000 events/s: met"
+else echo "target >= 20,000 events/s: NOT met"; fi
+"$GCTL" --socket "$SOCK" audit verify
+kill -TERM "$PID"; wait "$PID" || true; PID=

@@ -8,10 +8,10 @@
  * two-person, escort) and validity windows are not part of it. Holidays and
  * dated openings are reported as schedule changes, not as slots.
  *
- * To stay fast on a venue of 100,000 badges, credentials are first sorted
- * into classes that no rule can tell apart (same class, same groups among
- * those rules mention, not named by a rule) on both sides; access is
- * computed once per class.
+ * To stay fast on a venue of 100,000 badges, zone by zone the credentials
+ * are sorted into classes that no rule of that zone can tell apart (same
+ * class, same membership of the groups those rules mention, not named by
+ * one of them), on both sides; access is computed once per class.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +33,6 @@ enum dkind { K_GAIN, K_GAIN_PIN, K_LOSE, K_PIN_ADD, K_PIN_DROP, K__N };
 struct side {
 	const struct policy	*p;
 	struct mask		*smask;		/* per schedule */
-	uint8_t			*named;		/* per credential: a rule names it */
 	uint32_t		*gmap;		/* group -> unified id, NONE: no rule mentions it */
 	uint32_t		*gcount;	/* members per group */
 	uint32_t		 modes[MAXMODES];	/* common mode -> index here */
@@ -41,25 +40,40 @@ struct side {
 
 struct ucred {					/* a credential in either policy */
 	uint32_t	 o, n;			/* index in old / new, NONE if absent */
-	uint32_t	 cls;			/* its class (below) */
+	uint64_t	 h1, h2;		/* its share of a set's fingerprint */
 };
 
-struct klass {
+#define MAXGI	8			/* groups kept for naming a set */
+
+/* Credentials one zone's rules cannot tell apart. */
+struct zclass {
 	uint32_t	 rep_o, rep_n;
 	uint32_t	 key, keylen;		/* in the key pool */
-	uint32_t	 first, count;		/* members, in the sorted member list */
+	uint32_t	 count;
+	uint32_t	 first[SHOW_IDS], nfirst;
+	uint64_t	 h1, h2;
+	/* groups every member is in, each side (for "nurses (12 ...)") */
+	uint32_t	 gi[2][MAXGI], ngi[2];
+	int		 gi_init[2], changed;
 };
 
 struct entry {
 	uint64_t	 modes;			/* bit per common mode */
-	uint32_t	 zone;			/* common zone index */
 	uint32_t	 mask;			/* interned mask */
-	uint32_t	 cls;
+	uint32_t	 cls;			/* zone class */
 	uint8_t		 kind;
 };
 
 struct line {
-	size_t		 first, n;		/* entries */
+	uint64_t	 modes;
+	uint32_t	 zone;			/* common zone index */
+	uint32_t	 mask;
+	uint8_t		 kind;
+	uint32_t	 count;
+	uint32_t	 first[SHOW_IDS], nfirst;
+	uint64_t	 h1, h2;
+	uint32_t	 label;			/* group on the side shown, or NONE */
+	int		 exact;			/* the label is exactly this set */
 	uint32_t	 sub;			/* sub-zones folded into this line */
 	int		 folded;
 };
@@ -80,17 +94,32 @@ struct diff {
 	int		 virtual_mode;		/* neither side has modes */
 	struct ucred	*uc;
 	size_t		 nuc;
-	struct klass	*cls;
-	size_t		 ncls, capcls;
+	uint32_t	 nunified;		/* groups some rule mentions */
+	/* per zone, reused */
+	uint32_t	*gbit;			/* unified group -> bit, NONE */
+	uint32_t	*glist;
+	uint32_t	*stamp[2];		/* per credential: named in this zone */
+	uint32_t	*ucls;			/* ucred -> zone class */
+	uint64_t	*tab;			/* stamp << 32 | class + 1 */
+	size_t		 tabmask;
+	uint32_t	 zstamp;
+	const uint32_t	*iter;			/* credentials to sort, NULL: all */
+	size_t		 niter;
+	uint32_t	*uchg;			/* credentials that changed */
+	size_t		 nchg;
+	struct zclass	*zc;
+	size_t		 nzc, capzc;
 	uint32_t	*pool;
 	size_t		 npool, cappool;
-	uint32_t	*members;		/* ucred indices, grouped by class */
+	struct entry	*e;
+	size_t		 ne, cape;
+	/* results */
 	struct mask	*masks;			/* interned */
 	size_t		 nmasks, capmasks;
 	uint32_t	*mtab;			/* hash table of masks: id + 1 */
 	size_t		 mtabmask;
-	struct entry	*e;
-	size_t		 ne, cape;
+	struct line	*l;
+	size_t		 nl, capl;
 	struct buf	 out;
 	int		 oom;
 };
@@ -195,10 +224,9 @@ diff_side_prep(struct diff *df, struct side *s)
 	const struct policy *p = s->p;
 
 	s->smask = calloc(p->nscheds ? p->nscheds : 1, sizeof(*s->smask));
-	s->named = calloc(p->ncreds ? p->ncreds : 1, 1);
 	s->gcount = calloc(p->ngroups ? p->ngroups : 1, sizeof(*s->gcount));
 	s->gmap = malloc((p->ngroups ? p->ngroups : 1) * sizeof(*s->gmap));
-	if (!s->smask || !s->named || !s->gcount || !s->gmap)
+	if (!s->smask || !s->gcount || !s->gmap)
 		return -1;
 	for (size_t i = 0; i < p->ngroups; i++)
 		s->gmap[i] = POLICY_NONE;
@@ -223,11 +251,6 @@ diff_side_prep(struct diff *df, struct side *s)
 				}
 			}
 		}
-	}
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct pol_rule *r = &p->rules[i];
-		if (r->who_kind == POL_WHO_CRED && r->who < p->ncreds)
-			s->named[r->who] = 1;
 	}
 	for (size_t i = 0; i < p->ncreds; i++)
 		for (size_t j = 0; j < p->creds[i].ngroups; j++)
@@ -287,64 +310,42 @@ diff_groups(struct diff *df)
 			id++;
 		sd[v[i].side]->gmap[v[i].idx] = id;
 	}
+	df->nunified = n ? id + 1 : 0;
 	free(v);
 	return 0;
 }
 
-static int
-u32_cmp(const void *a, const void *b)
+static uint64_t
+diff_mix(uint64_t x)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
-/* The part of a class key one side contributes. */
-static size_t
-diff_key_side(const struct side *s, uint32_t ci, uint32_t *k)
-{
-	const struct pol_cred *c;
-	size_t n = 3;
-
-	if (ci == POLICY_NONE) {
-		k[0] = POLICY_NONE;
-		return 1;
-	}
-	c = &s->p->creds[ci];
-	k[0] = (uint32_t)c->cls;
-	k[1] = s->named[ci] ? ci : POLICY_NONE;
-	for (size_t i = 0; i < c->ngroups; i++)
-		if (c->groups[i] < s->p->ngroups &&
-		    s->gmap[c->groups[i]] != POLICY_NONE)
-			k[n++] = s->gmap[c->groups[i]];
-	qsort(k + 3, n - 3, sizeof(*k), u32_cmp);
-	k[2] = (uint32_t)(n - 3);
-	return n;
-}
-
+/* Every credential of either policy, matched by id. */
 static int
-diff_classes(struct diff *df)
+diff_creds(struct diff *df)
 {
 	const struct policy *po = df->o.p, *pn = df->n.p;
-	size_t maxg = 0, tabsize = 16, nuc = 0;
-	uint32_t *key, *tab, *count;
+	size_t nuc = 0, tabsize = 16;
 
-	for (size_t i = 0; i < po->ncreds; i++)
-		if (po->creds[i].ngroups > maxg)
-			maxg = po->creds[i].ngroups;
-	for (size_t i = 0; i < pn->ncreds; i++)
-		if (pn->creds[i].ngroups > maxg)
-			maxg = pn->creds[i].ngroups;
 	df->uc = calloc(po->ncreds + pn->ncreds + 1, sizeof(*df->uc));
-	key = malloc((2 * maxg + 8) * sizeof(*key));
+	df->ucls = calloc(po->ncreds + pn->ncreds + 1, sizeof(*df->ucls));
+	df->stamp[0] = calloc(po->ncreds + 1, sizeof(uint32_t));
+	df->stamp[1] = calloc(pn->ncreds + 1, sizeof(uint32_t));
+	df->gbit = malloc((df->nunified + 1) * sizeof(uint32_t));
+	df->glist = malloc((df->nunified + 1) * sizeof(uint32_t));
 	while (tabsize < 2 * (po->ncreds + pn->ncreds) + 1)
 		tabsize *= 2;
-	tab = calloc(tabsize, sizeof(*tab));
-	if (df->uc == NULL || key == NULL || tab == NULL) {
-		free(key);
-		free(tab);
+	df->tab = calloc(tabsize, sizeof(*df->tab));
+	df->tabmask = tabsize - 1;
+	if (!df->uc || !df->ucls || !df->stamp[0] || !df->stamp[1] ||
+	    !df->gbit || !df->glist || !df->tab)
 		return -1;
-	}
+	for (size_t i = 0; i < df->nunified; i++)
+		df->gbit[i] = POLICY_NONE;
 	for (size_t i = 0; i < po->ncreds; i++) {
 		df->uc[nuc].o = (uint32_t)i;
 		df->uc[nuc++].n = policy_cred_find(pn, po->creds[i].id);
@@ -354,69 +355,172 @@ diff_classes(struct diff *df)
 			df->uc[nuc].o = POLICY_NONE;
 			df->uc[nuc++].n = (uint32_t)i;
 		}
-	df->nuc = nuc;
 	for (size_t i = 0; i < nuc; i++) {
-		struct ucred *u = &df->uc[i];
-		size_t kn = diff_key_side(&df->o, u->o, key);
-		kn += diff_key_side(&df->n, u->n, key + kn);
-		size_t s = diff_hash32(key, kn) & (tabsize - 1);
-		for (;;) {
-			struct klass *k;
-			if (tab[s] == 0) {
-				df->cls = diff_grow(df->cls, &df->capcls,
-				    df->ncls + 1, sizeof(*df->cls), &df->oom);
-				df->pool = diff_grow(df->pool, &df->cappool,
-				    df->npool + kn, sizeof(*df->pool), &df->oom);
-				if (df->oom) {
-					free(key);
-					free(tab);
-					return -1;
+		df->uc[i].h1 = diff_mix(2 * i + 1);
+		df->uc[i].h2 = diff_mix(~(uint64_t)i);
+	}
+	df->nuc = nuc;
+	/* who changed class or groups, or came or went */
+	if ((df->uchg = malloc((nuc + 1) * sizeof(*df->uchg))) == NULL)
+		return -1;
+	for (size_t i = 0; i < nuc; i++) {
+		const struct ucred *u = &df->uc[i];
+		const struct pol_cred *a, *b;
+		int same;
+		if (u->o == POLICY_NONE || u->n == POLICY_NONE) {
+			df->uchg[df->nchg++] = (uint32_t)i;
+			continue;
+		}
+		a = &po->creds[u->o];
+		b = &pn->creds[u->n];
+		same = a->cls == b->cls && a->ngroups == b->ngroups;
+		for (uint32_t g = 0; same && g < a->ngroups; g++) {
+			uint32_t x = 0;
+			const char *name = po->groups[a->groups[g]].name;
+			while (x < b->ngroups &&
+			    strcmp(pn->groups[b->groups[x]].name, name) != 0)
+				x++;
+			same = x < b->ngroups;
+		}
+		if (!same)
+			df->uchg[df->nchg++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* Keep in gi only the groups c is also in. */
+static void
+diff_gi_meet(struct zclass *k, int side, const struct pol_cred *c)
+{
+	uint32_t n = 0;
+
+	if (c == NULL) {
+		k->gi_init[side] = 1;
+		k->ngi[side] = 0;
+		return;
+	}
+	if (!k->gi_init[side]) {
+		k->gi_init[side] = 1;
+		for (uint32_t i = 0; i < c->ngroups && n < MAXGI; i++)
+			k->gi[side][n++] = c->groups[i];
+		k->ngi[side] = n;
+		return;
+	}
+	for (uint32_t i = 0; i < k->ngi[side]; i++)
+		if (pol_cred_in_group(c, k->gi[side][i]))
+			k->gi[side][n++] = k->gi[side][i];
+	k->ngi[side] = n;
+}
+
+/* The part of a zone class key one side contributes. */
+static size_t
+diff_zkey_side(const struct diff *df, int side, uint32_t ci, uint32_t nw,
+    uint32_t *k)
+{
+	const struct side *s = side ? &df->n : &df->o;
+	const struct pol_cred *c;
+
+	if (ci == POLICY_NONE) {
+		k[0] = POLICY_NONE;
+		k[1] = POLICY_NONE;
+		memset(k + 2, 0, nw * sizeof(*k));
+		return 2 + nw;
+	}
+	c = &s->p->creds[ci];
+	k[0] = (uint32_t)c->cls;
+	k[1] = df->stamp[side][ci] == df->zstamp ? ci : POLICY_NONE;
+	memset(k + 2, 0, nw * sizeof(*k));
+	for (uint32_t i = 0; i < c->ngroups; i++) {
+		uint32_t g = c->groups[i], u, b;
+		if (g >= s->p->ngroups || (u = s->gmap[g]) == POLICY_NONE ||
+		    (b = df->gbit[u]) == POLICY_NONE)
+			continue;
+		k[2 + b / 32] |= 1u << (b % 32);
+	}
+	return 2 + nw;
+}
+
+/* Sort the credentials into classes for zone z (common index). */
+static int
+diff_zone_classes(struct diff *df, size_t z)
+{
+	const struct side *sd[2] = { &df->o, &df->n };
+	uint32_t zi[2] = { df->zo[z], df->zn[z] }, nb = 0, nw, key[2 * 64 + 8];
+
+	df->zstamp++;
+	df->nzc = 0;
+	df->npool = 0;
+	for (int k = 0; k < 2; k++) {
+		const struct policy *p = sd[k]->p;
+		const struct pol_zone *zz = &p->zones[zi[k]];
+		for (size_t i = 0; i < zz->nrules; i++) {
+			const struct pol_rule *r = &p->rules[zz->rules[i]];
+			uint32_t g[2] = { POLICY_NONE, r->cond_group };
+			if (r->who_kind == POL_WHO_GROUP)
+				g[0] = r->who;
+			else if (r->who_kind == POL_WHO_CRED && r->who < p->ncreds)
+				df->stamp[k][r->who] = df->zstamp;
+			for (int j = 0; j < 2; j++) {
+				uint32_t u;
+				if (g[j] >= p->ngroups ||
+				    (u = sd[k]->gmap[g[j]]) == POLICY_NONE ||
+				    df->gbit[u] != POLICY_NONE)
+					continue;
+				if (nb >= 64 * 32) {
+					/* beyond 2048 groups in one zone's rules:
+					 * merge the rest; still correct, as the
+					 * representative is checked rule by rule */
+					continue;
 				}
-				k = &df->cls[df->ncls];
-				memset(k, 0, sizeof(*k));
-				k->rep_o = u->o;
-				k->rep_n = u->n;
-				k->key = (uint32_t)df->npool;
-				k->keylen = (uint32_t)kn;
-				memcpy(df->pool + df->npool, key, kn * sizeof(*key));
-				df->npool += kn;
-				tab[s] = (uint32_t)++df->ncls;
-				u->cls = (uint32_t)(df->ncls - 1);
-				break;
+				df->gbit[u] = nb;
+				df->glist[nb++] = u;
 			}
-			k = &df->cls[tab[s] - 1];
-			if (k->keylen == kn && memcmp(df->pool + k->key, key,
-			    kn * sizeof(*key)) == 0) {
-				u->cls = tab[s] - 1;
-				if (k->rep_o == POLICY_NONE)
-					k->rep_o = u->o;
-				if (k->rep_n == POLICY_NONE)
-					k->rep_n = u->n;
-				break;
-			}
-			s = (s + 1) & (tabsize - 1);
 		}
 	}
-	free(key);
-	free(tab);
-	/* members grouped by class, in credential order */
-	df->members = malloc((nuc ? nuc : 1) * sizeof(*df->members));
-	count = calloc(df->ncls + 1, sizeof(*count));
-	if (df->members == NULL || count == NULL) {
-		free(count);
-		return -1;
+	nw = (nb + 31) / 32;
+	for (size_t ii = 0; ii < df->niter; ii++) {
+		size_t i = df->iter ? df->iter[ii] : ii;
+		const struct ucred *u = &df->uc[i];
+		size_t kn = diff_zkey_side(df, 0, u->o, nw, key);
+		kn += diff_zkey_side(df, 1, u->n, nw, key + kn);
+		size_t h = diff_hash32(key, kn) & df->tabmask;
+		struct zclass *c;
+		for (;;) {
+			uint64_t t = df->tab[h];
+			if ((uint32_t)(t >> 32) != df->zstamp) {
+				df->zc = diff_grow(df->zc, &df->capzc, df->nzc + 1,
+				    sizeof(*df->zc), &df->oom);
+				df->pool = diff_grow(df->pool, &df->cappool,
+				    df->npool + kn, sizeof(*df->pool), &df->oom);
+				if (df->oom)
+					return -1;
+				c = &df->zc[df->nzc];
+				memset(c, 0, sizeof(*c));
+				c->rep_o = u->o;
+				c->rep_n = u->n;
+				c->key = (uint32_t)df->npool;
+				c->keylen = (uint32_t)kn;
+				memcpy(df->pool + df->npool, key, kn * sizeof(*key));
+				df->npool += kn;
+				df->tab[h] = (uint64_t)df->zstamp << 32 | (df->nzc + 1);
+				df->nzc++;
+				break;
+			}
+			c = &df->zc[(uint32_t)t - 1];
+			if (c->keylen == kn && memcmp(df->pool + c->key, key,
+			    kn * sizeof(*key)) == 0)
+				break;
+			h = (h + 1) & df->tabmask;
+		}
+		df->ucls[i] = (uint32_t)(c - df->zc);
+		c->count++;
+		c->h1 += u->h1;
+		c->h2 += u->h2;
+		if (c->nfirst < SHOW_IDS)
+			c->first[c->nfirst++] = (uint32_t)i;
 	}
-	for (size_t i = 0; i < nuc; i++)
-		df->cls[df->uc[i].cls].count++;
-	for (size_t i = 0, at = 0; i < df->ncls; i++) {
-		df->cls[i].first = (uint32_t)at;
-		at += df->cls[i].count;
-	}
-	for (size_t i = 0; i < nuc; i++) {
-		struct klass *k = &df->cls[df->uc[i].cls];
-		df->members[k->first + count[df->uc[i].cls]++] = (uint32_t)i;
-	}
-	free(count);
+	for (uint32_t b = 0; b < nb; b++)
+		df->gbit[df->glist[b]] = POLICY_NONE;
 	return 0;
 }
 
@@ -530,7 +634,7 @@ diff_intern(struct diff *df, const struct mask *m)
 }
 
 static void
-diff_push(struct diff *df, enum dkind kind, uint32_t zone, uint64_t modes,
+diff_push(struct diff *df, enum dkind kind, uint64_t modes,
     const struct mask *m, uint32_t cls)
 {
 	struct entry *e;
@@ -542,10 +646,171 @@ diff_push(struct diff *df, enum dkind kind, uint32_t zone, uint64_t modes,
 		return;
 	e = &df->e[df->ne++];
 	e->kind = (uint8_t)kind;
-	e->zone = zone;
 	e->modes = modes;
 	e->mask = id;
 	e->cls = cls;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->modes != y->modes)
+		return x->modes < y->modes ? -1 : 1;
+	if (x->mask != y->mask)
+		return x->mask < y->mask ? -1 : 1;
+	if (x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
+	return 0;
+}
+
+/* Lines from zone z's entries: one per (kind, modes, slots), with the
+ * classes that share it merged into one set of people. */
+static void
+diff_zone_lines(struct diff *df, size_t z)
+{
+	qsort(df->e, df->ne, sizeof(*df->e), entry_cmp);
+	/* groups in common, only for classes that changed */
+	for (size_t i = 0; i < df->ne; i++)
+		df->zc[df->e[i].cls].changed = 1;
+	for (size_t ii = 0; ii < df->niter; ii++) {
+		size_t i = df->iter ? df->iter[ii] : ii;
+		struct zclass *k = &df->zc[df->ucls[i]];
+		const struct ucred *u = &df->uc[i];
+		if (!k->changed)
+			continue;
+		diff_gi_meet(k, 0, u->o != POLICY_NONE ?
+		    &df->o.p->creds[u->o] : NULL);
+		diff_gi_meet(k, 1, u->n != POLICY_NONE ?
+		    &df->n.p->creds[u->n] : NULL);
+	}
+	for (size_t i = 0; i < df->ne && !df->oom;) {
+		const struct entry *e = &df->e[i];
+		int side = e->kind != K_LOSE;
+		const struct side *sd = side ? &df->n : &df->o;
+		uint32_t gi[MAXGI], ngi = 0;
+		struct line *l;
+		size_t j;
+
+		df->l = diff_grow(df->l, &df->capl, df->nl + 1, sizeof(*df->l),
+		    &df->oom);
+		if (df->oom)
+			return;
+		l = &df->l[df->nl++];
+		memset(l, 0, sizeof(*l));
+		l->kind = e->kind;
+		l->zone = (uint32_t)z;
+		l->modes = e->modes;
+		l->mask = e->mask;
+		l->label = POLICY_NONE;
+		for (j = i; j < df->ne && df->e[j].kind == e->kind &&
+		    df->e[j].modes == e->modes && df->e[j].mask == e->mask; j++) {
+			const struct zclass *k = &df->zc[df->e[j].cls];
+			uint32_t merged[2 * SHOW_IDS], nm = 0, a = 0, b = 0;
+			l->count += k->count;
+			l->h1 += k->h1;
+			l->h2 += k->h2;
+			/* the first few, in file order */
+			while (nm < SHOW_IDS && (a < l->nfirst || b < k->nfirst))
+				if (b >= k->nfirst || (a < l->nfirst &&
+				    l->first[a] < k->first[b]))
+					merged[nm++] = l->first[a++];
+				else
+					merged[nm++] = k->first[b++];
+			memcpy(l->first, merged, nm * sizeof(*merged));
+			l->nfirst = nm;
+			if (j == i) {
+				ngi = k->ngi[side];
+				memcpy(gi, k->gi[side], ngi * sizeof(*gi));
+			} else {
+				uint32_t n2 = 0;
+				for (uint32_t x = 0; x < ngi; x++)
+					for (uint32_t y = 0; y < k->ngi[side]; y++)
+						if (gi[x] == k->gi[side][y]) {
+							gi[n2++] = gi[x];
+							break;
+						}
+				ngi = n2;
+			}
+		}
+		/* a group that is all of them, else the smallest holding them */
+		for (uint32_t x = 0; x < ngi; x++) {
+			uint32_t g = gi[x];
+			if (sd->gcount[g] == l->count)
+				l->exact = 1, l->label = g;
+			if (!l->exact && (l->label == POLICY_NONE ||
+			    sd->gcount[g] < sd->gcount[l->label]))
+				l->label = g;
+		}
+		i = j;
+	}
+}
+
+static int
+diff_name_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static const char *
+diff_gname(const struct policy *p, uint32_t g)
+{
+	return g < p->ngroups ? p->groups[g].name : NULL;
+}
+
+/* Two rules that read the same and mean the same (schedules by content). */
+static int
+diff_rule_same(const struct diff *df, const struct pol_rule *a,
+    const struct pol_rule *b)
+{
+	const struct policy *po = df->o.p, *pn = df->n.p;
+
+	if (a->effect != b->effect || a->who_kind != b->who_kind ||
+	    a->cond_secure != b->cond_secure || a->cond_pin != b->cond_pin)
+		return 0;
+	if (a->who_kind == POL_WHO_GROUP &&
+	    !diff_name_eq(diff_gname(po, a->who), diff_gname(pn, b->who)))
+		return 0;
+	if (a->who_kind == POL_WHO_CRED && !diff_name_eq(a->who_name, b->who_name))
+		return 0;
+	if (!diff_name_eq(diff_gname(po, a->cond_group), diff_gname(pn, b->cond_group)))
+		return 0;
+	if ((a->mode == POLICY_NONE) != (b->mode == POLICY_NONE) ||
+	    (a->mode != POLICY_NONE && !diff_name_eq(policy_mode_name(po, a->mode),
+	    policy_mode_name(pn, b->mode))))
+		return 0;
+	if ((a->zone == POL_ALL_ZONES) != (b->zone == POL_ALL_ZONES) ||
+	    (a->zone != POL_ALL_ZONES && !diff_name_eq(policy_zone_name(po, a->zone),
+	    policy_zone_name(pn, b->zone))))
+		return 0;
+	if ((a->sched < po->nscheds) != (b->sched < pn->nscheds))
+		return 0;
+	if (a->sched < po->nscheds && memcmp(&df->o.smask[a->sched],
+	    &df->n.smask[b->sched], sizeof(struct mask)) != 0)
+		return 0;
+	return 1;
+}
+
+/* Same rules, in the same order, and the same requirements? */
+static int
+diff_zone_same(const struct diff *df, size_t z)
+{
+	const struct pol_zone *a = &df->o.p->zones[df->zo[z]];
+	const struct pol_zone *b = &df->n.p->zones[df->zn[z]];
+
+	if (a->nrules != b->nrules || a->need_secure != b->need_secure ||
+	    a->need_pin != b->need_pin)
+		return 0;
+	for (size_t i = 0; i < a->nrules; i++)
+		if (!diff_rule_same(df, &df->o.p->rules[a->rules[i]],
+		    &df->n.p->rules[b->rules[i]]))
+			return 0;
+	return 1;
 }
 
 static void
@@ -553,9 +818,23 @@ diff_compute(struct diff *df)
 {
 	struct mask ch[K__N][MAXMODES];
 
-	for (size_t c = 0; c < df->ncls && !df->oom; c++) {
-		const struct klass *k = &df->cls[c];
-		for (size_t z = 0; z < df->nz && !df->oom; z++) {
+	for (size_t z = 0; z < df->nz && !df->oom; z++) {
+		/* where the rules are the same, only people who changed can
+		 * see a difference */
+		if (diff_zone_same(df, z)) {
+			if (df->nchg == 0)
+				continue;
+			df->iter = df->uchg;
+			df->niter = df->nchg;
+		} else {
+			df->iter = NULL;
+			df->niter = df->nuc;
+		}
+		if (diff_zone_classes(df, z) != 0)
+			return;
+		df->ne = 0;
+		for (size_t c = 0; c < df->nzc && !df->oom; c++) {
+			const struct zclass *k = &df->zc[c];
 			int any = 0;
 			for (size_t m = 0; m < df->nmodes; m++) {
 				struct mask og, oa, ng, na;
@@ -595,40 +874,14 @@ diff_compute(struct diff *df)
 						    sizeof(struct mask)) == 0)
 							set |= 1ULL << m2;
 					done |= set;
-					diff_push(df, (enum dkind)kind,
-					    (uint32_t)z, set, &ch[kind][m],
-					    (uint32_t)c);
+					diff_push(df, (enum dkind)kind, set,
+					    &ch[kind][m], (uint32_t)c);
 				}
 			}
 		}
+		if (df->ne > 0)
+			diff_zone_lines(df, z);
 	}
-}
-
-/* ---- grouping and printing ---- */
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->zone != y->zone)
-		return x->zone < y->zone ? -1 : 1;
-	if (x->modes != y->modes)
-		return x->modes < y->modes ? -1 : 1;
-	if (x->mask != y->mask)
-		return x->mask < y->mask ? -1 : 1;
-	if (x->cls != y->cls)
-		return x->cls < y->cls ? -1 : 1;
-	return 0;
-}
-
-static int
-entry_samekey(const struct entry *x, const struct entry *y)
-{
-	return x->kind == y->kind && x->zone == y->zone &&
-	    x->modes == y->modes && x->mask == y->mask;
 }
 
 static const char *const diff_days[7] = {
@@ -707,111 +960,42 @@ diff_uc_holder(const struct diff *df, const struct ucred *u)
 
 /* "nurses (12 credentials: N-1001, N-1002, N-1003, …)" or "B-77 (Bob)". */
 static void
-diff_who(struct diff *df, const struct entry *e, size_t n, int newside)
+diff_who(struct diff *df, const struct line *l)
 {
-	const struct side *s = newside ? &df->n : &df->o;
-	const struct policy *p = s->p;
-	size_t total = 0, shown = 0;
-	uint32_t best = POLICY_NONE, exact = POLICY_NONE;
-	const struct ucred *one = NULL;
+	const struct policy *p = l->kind != K_LOSE ? df->n.p : df->o.p;
 
-	for (size_t i = 0; i < n; i++)
-		total += df->cls[e[i].cls].count;
-	if (total == 1) {
-		one = &df->uc[df->members[df->cls[e[0].cls].first]];
+	if (l->count == 1) {
+		const struct ucred *one = &df->uc[l->first[0]];
 		const char *h = diff_uc_holder(df, one);
 		buf_add(&df->out, "%s", diff_uc_id(df, one));
 		if (h != NULL && *h != '\0')
 			buf_add(&df->out, " (%s)", h);
 		return;
 	}
-	/* a group every one of them is in: the exact one if it is all of
-	 * them, else the smallest */
-	const struct klass *k0 = &df->cls[e[0].cls];
-	uint32_t rep = newside ? k0->rep_n : k0->rep_o;
-	if (rep != POLICY_NONE) {
-		const struct pol_cred *c = &p->creds[rep];
-		for (size_t g = 0; g < c->ngroups; g++) {
-			uint32_t gi = c->groups[g];
-			int all = 1;
-			for (size_t i = 1; i < n && all; i++) {
-				uint32_t r = newside ? df->cls[e[i].cls].rep_n :
-				    df->cls[e[i].cls].rep_o;
-				all = r != POLICY_NONE &&
-				    pol_cred_in_group(&p->creds[r], gi);
-			}
-			if (!all)
-				continue;
-			/* classes share groups among the mentioned ones only;
-			 * check the others member by member */
-			for (size_t i = 0; i < n && all; i++) {
-				const struct klass *k = &df->cls[e[i].cls];
-				for (uint32_t j = 0; j < k->count && all; j++) {
-					const struct ucred *u =
-					    &df->uc[df->members[k->first + j]];
-					uint32_t ci = newside ? u->n : u->o;
-					all = ci != POLICY_NONE &&
-					    pol_cred_in_group(&p->creds[ci], gi);
-				}
-			}
-			if (!all)
-				continue;
-			if (s->gcount[gi] == total)
-				exact = gi;
-			if (best == POLICY_NONE || s->gcount[gi] < s->gcount[best])
-				best = gi;
-		}
-	}
-	if (exact != POLICY_NONE)
-		buf_add(&df->out, "%s (%zu credentials: ", p->groups[exact].name,
-		    total);
-	else if (best != POLICY_NONE)
-		buf_add(&df->out, "%zu credentials in %s (", total,
-		    p->groups[best].name);
+	if (l->label != POLICY_NONE && l->exact)
+		buf_add(&df->out, "%s (%u credentials: ", p->groups[l->label].name,
+		    l->count);
+	else if (l->label != POLICY_NONE)
+		buf_add(&df->out, "%u credentials in %s (", l->count,
+		    p->groups[l->label].name);
 	else
-		buf_add(&df->out, "%zu credentials (", total);
-	/* the first few in file order, across classes (members of each class
-	 * are in file order already) */
-	uint32_t last = 0;
-	int any = 0;
-	while (shown < SHOW_IDS) {
-		uint32_t best_u = POLICY_NONE;
-		for (size_t i = 0; i < n; i++) {
-			const struct klass *k = &df->cls[e[i].cls];
-			for (uint32_t j = 0; j < k->count; j++) {
-				uint32_t u = df->members[k->first + j];
-				if (any && u <= last)
-					continue;
-				if (u < best_u)
-					best_u = u;
-				break;
-			}
-		}
-		if (best_u == POLICY_NONE)
-			break;
-		buf_add(&df->out, "%s%s", shown++ ? ", " : "",
-		    diff_uc_id(df, &df->uc[best_u]));
-		last = best_u;
-		any = 1;
-	}
-	buf_add(&df->out, "%s)", total > shown ? ", …" : "");
+		buf_add(&df->out, "%u credentials (", l->count);
+	for (uint32_t i = 0; i < l->nfirst; i++)
+		buf_add(&df->out, "%s%s", i ? ", " : "",
+		    diff_uc_id(df, &df->uc[l->first[i]]));
+	buf_add(&df->out, "%s)", l->count > l->nfirst ? ", …" : "");
 }
 
 static void
 diff_print_line(struct diff *df, const struct line *l)
 {
-	const struct entry *e = &df->e[l->first];
-	int plural, newside = e->kind != K_LOSE;
-	size_t total = 0;
-	const char *zname = df->n.p->zones[df->zn[e->zone]].name;
+	int plural = l->count != 1;
+	const char *zname = df->n.p->zones[df->zn[l->zone]].name;
 	static const char *const sign[K__N] = { "+", "+", "-", "~", "~" };
 
-	for (size_t i = 0; i < l->n; i++)
-		total += df->cls[e[i].cls].count;
-	plural = total != 1;
-	buf_add(&df->out, "%s ", sign[e->kind]);
-	diff_who(df, e, l->n, newside);
-	switch (e->kind) {
+	buf_add(&df->out, "%s ", sign[l->kind]);
+	diff_who(df, l);
+	switch (l->kind) {
 	case K_GAIN:
 		buf_add(&df->out, " %s %s", plural ? "gain" : "gains", zname);
 		break;
@@ -838,14 +1022,14 @@ diff_print_line(struct diff *df, const struct line *l)
 	if (!df->virtual_mode) {
 		uint64_t allm = df->nmodes >= 64 ? ~0ULL :
 		    (1ULL << df->nmodes) - 1;
-		if (e->modes == allm && df->nmodes > 1)
+		if (l->modes == allm && df->nmodes > 1)
 			buf_add(&df->out, " in every mode");
-		else if (e->modes != allm) {
+		else if (l->modes != allm) {
 			const char *sep = "";
 			buf_add(&df->out, " in mode%s ",
-			    __builtin_popcountll(e->modes) > 1 ? "s" : "");
+			    __builtin_popcountll(l->modes) > 1 ? "s" : "");
 			for (size_t m = 0; m < df->nmodes; m++)
-				if ((e->modes >> m) & 1) {
+				if ((l->modes >> m) & 1) {
 					buf_add(&df->out, "%s%s", sep,
 					    df->mname[m]);
 					sep = ", ";
@@ -853,102 +1037,93 @@ diff_print_line(struct diff *df, const struct line *l)
 		} else
 			buf_add(&df->out, " in mode %s", df->mname[0]);
 	}
-	if (!mask_full(&df->masks[e->mask])) {
+	if (!mask_full(&df->masks[l->mask])) {
 		buf_add(&df->out, ": ");
-		diff_mask_text(&df->out, &df->masks[e->mask]);
+		diff_mask_text(&df->out, &df->masks[l->mask]);
 	}
 	buf_add(&df->out, "\n");
 }
 
-/* Group entries into lines, fold sub-zones whose change is exactly their
- * parent's, then print. */
+static int
+line_cmp(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->zone != y->zone)
+		return x->zone < y->zone ? -1 : 1;
+	if (x->modes != y->modes)
+		return x->modes < y->modes ? -1 : 1;
+	if (x->mask != y->mask)
+		return x->mask < y->mask ? -1 : 1;
+	return 0;
+}
+
+/* Fold sub-zones whose change is exactly their parent's (same people, by
+ * fingerprint and count), deepest first; then print. */
 static void
 diff_lines(struct diff *df)
 {
-	struct line *l;
-	size_t nl = 0;
-	uint32_t *zdepth, *zpar, *order;
+	uint32_t *zdepth = NULL, *zpar = NULL, *order = NULL, maxd = 0, at = 0;
+	size_t nl = df->nl;
+	struct line *l = df->l;
 
-	if (df->ne == 0)
+	if (nl == 0)
 		return;
-	qsort(df->e, df->ne, sizeof(*df->e), entry_cmp);
-	l = calloc(df->ne, sizeof(*l));
+	qsort(l, nl, sizeof(*l), line_cmp);
 	zdepth = calloc(df->nz + 1, sizeof(*zdepth));
 	zpar = calloc(df->nz + 1, sizeof(*zpar));
-	if (l == NULL || zdepth == NULL || zpar == NULL) {
+	order = malloc(nl * sizeof(*order));
+	if (zdepth == NULL || zpar == NULL || order == NULL) {
 		df->oom = 1;
 		goto out;
 	}
-	for (size_t i = 0; i < df->ne;) {
-		size_t j = i + 1;
-		while (j < df->ne && entry_samekey(&df->e[i], &df->e[j]))
-			j++;
-		l[nl].first = i;
-		l[nl].n = j - i;
-		nl++;
-		i = j;
-	}
-	/* parent as a common zone index, on the new side */
+	/* parent as a common zone index, when it is the parent on both sides */
 	for (size_t z = 0; z < df->nz; z++) {
 		const struct policy *p = df->n.p;
 		uint32_t par = p->zones[df->zn[z]].parent;
 		zpar[z] = POLICY_NONE;
 		zdepth[z] = p->zones[df->zn[z]].depth;
-		if (par < p->nzones && par != POL_OUTSIDE) {
-			/* common index of the parent: by name on the old side */
-			uint32_t po = policy_zone_find(df->o.p,
-			    p->zones[par].name);
-			for (size_t y = 0; y < df->nz && po != POLICY_NONE; y++)
-				if (df->zn[y] == par && df->zo[y] == po &&
-				    df->o.p->zones[df->zo[z]].parent == po) {
-					zpar[z] = (uint32_t)y;
-					break;
-				}
-		}
-	}
-	/* deepest first, so folds accumulate upwards */
-	order = malloc(nl * sizeof(*order));
-	if (order == NULL) {
-		df->oom = 1;
-		goto out;
-	}
-	{
-		uint32_t maxd = 0, at = 0;
-		for (size_t z = 0; z < df->nz; z++)
-			if (zdepth[z] > maxd)
-				maxd = zdepth[z];
-		for (int64_t d = maxd; d >= 0; d--)
-			for (size_t i = 0; i < nl; i++)
-				if (zdepth[df->e[l[i].first].zone] == (uint32_t)d)
-					order[at++] = (uint32_t)i;
-	}
-	for (size_t oi = 0; oi < nl; oi++) {
-		struct line *a = &l[order[oi]];
-		const struct entry *ea = &df->e[a->first];
-		uint32_t par = zpar[ea->zone];
-		size_t lo = 0, hi = nl;
-
-		if (par == POLICY_NONE)
+		if (zdepth[z] > maxd)
+			maxd = zdepth[z];
+		if (par >= p->nzones || par == POL_OUTSIDE)
 			continue;
-		struct entry key = *ea;
-		key.zone = par;
-		key.cls = 0;
-		while (lo < hi) {	/* first line with key >= (kind, par, ...) */
+		uint32_t po = policy_zone_find(df->o.p, p->zones[par].name);
+		if (po == POLICY_NONE || df->o.p->zones[df->zo[z]].parent != po)
+			continue;
+		/* common indices follow the new side's order */
+		size_t lo = 0, hi = df->nz;
+		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			struct entry k2 = df->e[l[mid].first];
-			k2.cls = 0;
-			if (entry_cmp(&k2, &key) < 0)
+			if (df->zn[mid] < par)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		if (lo >= nl || !entry_samekey(&df->e[l[lo].first], &key) ||
-		    l[lo].n != a->n)
+		if (lo < df->nz && df->zn[lo] == par)
+			zpar[z] = (uint32_t)lo;
+	}
+	for (int64_t d = maxd; d >= 0; d--)
+		for (size_t i = 0; i < nl; i++)
+			if (zdepth[l[i].zone] == (uint32_t)d)
+				order[at++] = (uint32_t)i;
+	for (size_t oi = 0; oi < at; oi++) {
+		struct line *a = &l[order[oi]], key = *a;
+		size_t lo = 0, hi = nl;
+
+		if ((key.zone = zpar[a->zone]) == POLICY_NONE)
 			continue;
-		int same = 1;
-		for (size_t i = 0; i < a->n && same; i++)
-			same = df->e[l[lo].first + i].cls == df->e[a->first + i].cls;
-		if (!same)
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (line_cmp(&l[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= nl || line_cmp(&l[lo], &key) != 0 ||
+		    l[lo].count != a->count || l[lo].h1 != a->h1 ||
+		    l[lo].h2 != a->h2)
 			continue;
 		a->folded = 1;
 		l[lo].sub += 1 + a->sub;
@@ -956,9 +1131,8 @@ diff_lines(struct diff *df)
 	for (size_t i = 0; i < nl && !df->out.oom; i++)
 		if (!l[i].folded)
 			diff_print_line(df, &l[i]);
-	free(order);
 out:
-	free(l);
+	free(order);
 	free(zdepth);
 	free(zpar);
 }
@@ -1227,7 +1401,6 @@ static void
 diff_side_free(struct side *s)
 {
 	free(s->smask);
-	free(s->named);
 	free(s->gmap);
 	free(s->gcount);
 }
@@ -1272,7 +1445,7 @@ policy_diff(const struct policy *old, const struct policy *new_)
 		df.zo[df.nz] = zo;
 		df.zn[df.nz++] = (uint32_t)z;
 	}
-	if (diff_classes(&df) != 0)
+	if (diff_creds(&df) != 0)
 		goto out;
 	diff_structure(&df);
 	diff_scheds(&df);
@@ -1296,11 +1469,18 @@ out:
 	free(df.zo);
 	free(df.zn);
 	free(df.uc);
-	free(df.cls);
+	free(df.uchg);
+	free(df.ucls);
+	free(df.stamp[0]);
+	free(df.stamp[1]);
+	free(df.gbit);
+	free(df.glist);
+	free(df.tab);
+	free(df.zc);
 	free(df.pool);
-	free(df.members);
+	free(df.e);
 	free(df.masks);
 	free(df.mtab);
-	free(df.e);
+	free(df.l);
 	return res;
 }

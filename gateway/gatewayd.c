@@ -912,8 +912,8 @@ gw_policy_load(const struct gateway_conf *conf, FILE *out, char *err,
 
 struct gw_reload {
 	struct gw	*gw;
-	struct policy	*pol;
-	uint32_t	 mode;
+	struct policy	*pol, *old;
+	uint32_t	 mode, old_mode;
 	uint64_t	 client;
 	char		*diff;
 };
@@ -929,7 +929,14 @@ gw_reload_done(void *arg, const struct journal_record *r, int status)
 	gw->reloading = 0;
 	gw_journal_state(gw, status);
 	if (status != 0) {
-		gw_log(LOG_ERR, "reload not recorded (%s): keeping policy %.12s",
+		/* back to the old version: nothing decided by the new one can
+		 * have become durable, since it was journaled after this */
+		gw->pol = rl->old;
+		gw->mode = rl->old_mode;
+		for (size_t i = 0; i < gw->ngates; i++)
+			gw_gate_bind(gw, &gw->gates[i]);
+		gw_mode_apply(gw);
+		gw_log(LOG_ERR, "reload not recorded (%s): back to policy %.12s",
 		    strerror(-status), policy_hash(gw->pol));
 		if (c != NULL)
 			ctl_err(c, "EIO", "reload could not be journaled (%s); "
@@ -937,15 +944,7 @@ gw_reload_done(void *arg, const struct journal_record *r, int status)
 			    policy_hash(gw->pol));
 		policy_free(rl->pol);
 	} else {
-		/* the swap: every tap from now on sees only the new version */
-		struct policy *old = gw->pol;
-		gw->pol = rl->pol;
-		gw->mode = rl->mode;
-		gw->policy_since = gw_now_us();
-		for (size_t i = 0; i < gw->ngates; i++)
-			gw_gate_bind(gw, &gw->gates[i]);
-		gw_mode_apply(gw);
-		policy_free(old);
+		policy_free(rl->old);
 		gw_broadcast(gw, r);
 		gw_log(LOG_NOTICE, "reload accepted: policy %.12s", r->policy);
 		if (c != NULL) {
@@ -1019,6 +1018,21 @@ gw_reload(struct gw *gw, struct ctl_client *c, const char *actor, char *err,
 		gw_fmt(err, errlen, "journal refused the reload record");
 		return -1;
 	}
+	/*
+	 * The swap, now, between two taps: every decision journaled after
+	 * the reload record is the new version's, every one before it the
+	 * old one's. A decision opens a door only once durable, and records
+	 * become durable in order, so nothing the new version decides takes
+	 * effect before the reload record is on disk.
+	 */
+	rl->old = gw->pol;
+	rl->old_mode = gw->mode;
+	gw->pol = pol;
+	gw->mode = rl->mode;
+	gw->policy_since = gw_now_us();
+	for (size_t i = 0; i < gw->ngates; i++)
+		gw_gate_bind(gw, &gw->gates[i]);
+	gw_mode_apply(gw);
 	return 0;
 }
 
@@ -1293,6 +1307,14 @@ gw_change_done(void *arg, const struct journal_record *r, int status)
 		break;
 	}
 	case 'm':
+		/* by name: a reload may have renumbered the modes meanwhile */
+		if ((ch->mode = policy_mode_find(gw->pol, r->mode)) ==
+		    POLICY_NONE) {
+			if (c != NULL)
+				ctl_err(c, "ENOENT", "mode %s vanished in a reload",
+				    r->mode);
+			break;
+		}
 		gw->mode = ch->mode;
 		gw_mode_apply(gw);
 		gw_log(LOG_NOTICE, "mode %s (%s)", r->mode, r->actor);

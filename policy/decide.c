@@ -266,6 +266,19 @@ decide_time(struct ctx *x)
 	}
 }
 
+/* Membership: badges hold a handful of groups, where a linear scan of the
+ * sorted list beats bisection; long lists go to the model's bisection. */
+static inline int
+decide_in_group(const struct pol_cred *c, uint32_t g)
+{
+	if (c->ngroups > 8)
+		return pol_cred_in_group(c, g);
+	for (uint32_t i = 0; i < c->ngroups; i++)
+		if (c->groups[i] >= g)
+			return c->groups[i] == g;
+	return 0;
+}
+
 static int
 decide_who(const struct ctx *x, const struct pol_rule *r)
 {
@@ -273,7 +286,7 @@ decide_who(const struct ctx *x, const struct pol_rule *r)
 	case POL_WHO_EVERYONE:
 		return 1;
 	case POL_WHO_GROUP:
-		return pol_cred_in_group(x->c, r->who);
+		return decide_in_group(x->c, r->who);
 	case POL_WHO_CRED:
 		return r->who == x->rq->cred;
 	}
@@ -587,7 +600,7 @@ decide_entry(struct ctx *x, struct policy_decision *out)
 			    (!r->cond_secure || x->secure) &&
 			    (!r->cond_pin || decide_pin_holds(x)) &&
 			    (r->cond_group == POLICY_NONE ||
-			    pol_cred_in_group(x->c, r->cond_group)))
+			    decide_in_group(x->c, r->cond_group)))
 				continue;
 			forbid = ri;
 			continue;

@@ -467,9 +467,9 @@ diff_zone_classes(struct diff *df, size_t z)
 				    df->gbit[u] != POLICY_NONE)
 					continue;
 				if (nb >= 64 * 32) {
-					/* beyond 2048 groups in one zone's rules:
-					 * merge the rest; still correct, as the
-					 * representative is checked rule by rule */
+					/* beyond 2,048 groups in one zone's rules
+					 * the rest are not told apart: a known
+					 * limit, far past any real venue */
 					continue;
 				}
 				df->gbit[u] = nb;

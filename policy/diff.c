@@ -27,7 +27,7 @@
 
 struct mask { uint64_t w[W]; };
 
-enum dkind { K_GAIN, K_GAIN_PIN, K_LOSE, K_PIN_ADD, K_PIN_DROP, K__N };
+enum dkind { K_GAIN, K_GAIN_PIN, K_LOSE, K_LOSE_PIN, K_PIN_ADD, K_PIN_DROP, K__N };
 
 /* One side (old or new) of the comparison. */
 struct side {
@@ -689,7 +689,7 @@ diff_zone_lines(struct diff *df, size_t z)
 	}
 	for (size_t i = 0; i < df->ne && !df->oom;) {
 		const struct entry *e = &df->e[i];
-		int side = e->kind != K_LOSE;
+		int side = e->kind != K_LOSE && e->kind != K_LOSE_PIN;
 		const struct side *sd = side ? &df->n : &df->o;
 		uint32_t gi[MAXGI], ngi = 0;
 		struct line *l;
@@ -846,7 +846,11 @@ diff_compute(struct diff *df)
 					uint64_t gain = na.w[w] & ~oa.w[w];
 					ch[K_GAIN][m].w[w] = gain & ng.w[w];
 					ch[K_GAIN_PIN][m].w[w] = gain & ~ng.w[w];
-					ch[K_LOSE][m].w[w] = oa.w[w] & ~na.w[w];
+					/* lost: entry they had without a PIN,
+					 * or only with one */
+					ch[K_LOSE][m].w[w] = og.w[w] & ~na.w[w];
+					ch[K_LOSE_PIN][m].w[w] = oa.w[w] &
+					    ~og.w[w] & ~na.w[w];
 					ch[K_PIN_ADD][m].w[w] = og.w[w] &
 					    ~ng.w[w] & na.w[w];
 					ch[K_PIN_DROP][m].w[w] = ng.w[w] &
@@ -854,6 +858,7 @@ diff_compute(struct diff *df)
 					any |= (ch[K_GAIN][m].w[w] |
 					    ch[K_GAIN_PIN][m].w[w] |
 					    ch[K_LOSE][m].w[w] |
+					    ch[K_LOSE_PIN][m].w[w] |
 					    ch[K_PIN_ADD][m].w[w] |
 					    ch[K_PIN_DROP][m].w[w]) != 0;
 				}
@@ -962,7 +967,8 @@ diff_uc_holder(const struct diff *df, const struct ucred *u)
 static void
 diff_who(struct diff *df, const struct line *l)
 {
-	const struct policy *p = l->kind != K_LOSE ? df->n.p : df->o.p;
+	const struct policy *p = l->kind != K_LOSE && l->kind != K_LOSE_PIN ?
+	    df->n.p : df->o.p;
 
 	if (l->count == 1) {
 		const struct ucred *one = &df->uc[l->first[0]];
@@ -991,7 +997,7 @@ diff_print_line(struct diff *df, const struct line *l)
 {
 	int plural = l->count != 1;
 	const char *zname = df->n.p->zones[df->zn[l->zone]].name;
-	static const char *const sign[K__N] = { "+", "+", "-", "~", "~" };
+	static const char *const sign[K__N] = { "+", "+", "-", "-", "~", "~" };
 
 	buf_add(&df->out, "%s ", sign[l->kind]);
 	diff_who(df, l);
@@ -1005,6 +1011,10 @@ diff_print_line(struct diff *df, const struct line *l)
 		break;
 	case K_LOSE:
 		buf_add(&df->out, " %s %s", plural ? "lose" : "loses", zname);
+		break;
+	case K_LOSE_PIN:
+		buf_add(&df->out, " %s %s with PIN", plural ? "lose" : "loses",
+		    zname);
 		break;
 	case K_PIN_ADD:
 		buf_add(&df->out, " now %s a PIN for %s",
@@ -1022,9 +1032,21 @@ diff_print_line(struct diff *df, const struct line *l)
 	if (!df->virtual_mode) {
 		uint64_t allm = df->nmodes >= 64 ? ~0ULL :
 		    (1ULL << df->nmodes) - 1;
+		int nin = __builtin_popcountll(l->modes);
 		if (l->modes == allm && df->nmodes > 1)
 			buf_add(&df->out, " in every mode");
-		else if (l->modes != allm) {
+		else if (df->nmodes >= 4 && (size_t)nin + 2 >= df->nmodes) {
+			/* "every mode except lockdown" reads better than a
+			 * list of all the others */
+			const char *sep = "";
+			buf_add(&df->out, " in every mode except ");
+			for (size_t m = 0; m < df->nmodes; m++)
+				if (!((l->modes >> m) & 1)) {
+					buf_add(&df->out, "%s%s", sep,
+					    df->mname[m]);
+					sep = " and ";
+				}
+		} else if (l->modes != allm) {
 			const char *sep = "";
 			buf_add(&df->out, " in mode%s ",
 			    __builtin_popcountll(l->modes) > 1 ? "s" : "");

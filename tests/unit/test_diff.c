@@ -271,6 +271,10 @@ test_pin(void **state)
 	    "", "permit group visitors into pharmacy require pin;\n", calm_modes);
 	assert_has_line(d, "+ V-1 (Vic Visitor) gains pharmacy with PIN in every mode");
 	free(d);
+	d = diff_of("", "permit group visitors into pharmacy require pin;\n", calm_modes,
+	    "", "", calm_modes);
+	assert_string_equal(d, "- V-1 (Vic Visitor) loses pharmacy with PIN in every mode\n");
+	free(d);
 }
 
 static void
@@ -302,6 +306,18 @@ test_modes(void **state)
 	    "mode evacuate { unlock egress; antipassback off; lock gate icu-door; }\n");
 	assert_has_line(d, "~ mode evacuate now locks: icu-door");
 	free(d);
+	/* of four modes, three change alike */
+	{
+		static const char four[] =
+		    "mode normal { default; }\n"
+		    "mode lockdown { forbid everyone into * unless group security; lock perimeter; }\n"
+		    "mode evacuate { unlock egress; antipassback off; }\n"
+		    "mode drill { }\n";
+		d = diff_of("", "", four, "", "permit group visitors into icu-side;\n", four);
+		assert_string_equal(d, "+ V-1 (Vic Visitor) gains icu-side in every mode "
+		    "except lockdown\n");
+		free(d);
+	}
 }
 
 static void

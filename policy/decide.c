@@ -329,6 +329,17 @@ decide_rule(const struct policy *p, struct policy_decision *out, uint32_t line)
 	out->rule_line = line;
 }
 
+/* What decided is the credential's own row (validity, class): point there. */
+static void
+decide_cred_row(const struct policy *p, const struct pol_cred *c,
+    struct policy_decision *out)
+{
+	if (p->cred_file != NULL && c->line > 0) {
+		out->rule_file = p->cred_file;
+		out->rule_line = c->line;
+	}
+}
+
 /* The innermost zone (z or an ancestor) where `require secure|pin` is
  * written, so a deny can point at the line that caused it. */
 static uint32_t
@@ -730,6 +741,7 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 	/* A card issued secure that answers only with its UID is a copy. */
 	if (x.c->cls == POLICY_CLASS_SECURE && !x.secure) {
 		decide_set(out, POLICY_DENY, POLICY_R_CLASS_MISMATCH);
+		decide_cred_row(p, x.c, out);
 		return 0;
 	}
 	bits = p->modes[x.mode].gate_bits[rq->gate];
@@ -756,12 +768,14 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 	}
 	if (rq->now < x.c->valid_from) {
 		decide_set(out, POLICY_DENY, POLICY_R_NOT_YET_VALID);
+		decide_cred_row(p, x.c, out);
 		out->detail = x.c->valid_from;
 		return 0;
 	}
 	if (rq->now >= x.c->valid_until) {	/* exclusive: the loader makes
 						 * "until DATE" the next midnight */
 		decide_set(out, POLICY_DENY, POLICY_R_EXPIRED);
+		decide_cred_row(p, x.c, out);
 		out->detail = x.c->valid_until;
 		return 0;
 	}
@@ -898,7 +912,7 @@ policy_explain(const struct policy *p, const struct policy_request *rq,
 	if (len > 0)
 		buf[0] = '\0';
 	/* the rule that decided, when the location names one */
-	if (d->rule_file != NULL)
+	if (d->rule_file != NULL && d->rule_file == p->file)
 		for (size_t i = 0; i < p->nrules; i++)
 			if (p->rules[i].loc.line == d->rule_line) {
 				r = &p->rules[i];

@@ -437,6 +437,9 @@ test_validity(void **state)
 	expect(d, POLICY_DENY, POLICY_R_EXPIRED);
 	d = tap(&(struct tap){ .badge = "N-4", .gate = "main", .at = MON10 }, NULL);
 	expect(d, POLICY_DENY, POLICY_R_EXPIRED);
+	/* the deciding line is the badge's row in the CSV */
+	assert_string_equal(d.rule_file, "staff.csv");
+	assert_int_equal(d.rule_line, 5);
 	assert_int_equal(policy_parse_time(H, "2026-02-28T00:00", &t), 0);
 	assert_int_equal(d.detail, t);
 	assert_int_equal(policy_parse_time(H, MON10, &rq.now), 0);
@@ -458,6 +461,8 @@ test_class(void **state)
 	/* issued secure, answered with a bare UID: a likely clone */
 	d = tap(&(struct tap){ .badge = "N-2", .gate = "main", .at = MON10, .cls = CLS_LEGACY }, NULL);
 	expect(d, POLICY_DENY, POLICY_R_CLASS_MISMATCH);
+	assert_string_equal(d.rule_file, "staff.csv");
+	assert_int_equal(d.rule_line, 3);
 	d = tap(&(struct tap){ .badge = "N-2", .gate = "main", .at = MON10, .cls = CLS_SECURE }, NULL);
 	expect(d, POLICY_GRANT, POLICY_R_PERMIT);
 	/* a legacy badge into a zone that requires secure */

@@ -284,6 +284,23 @@ test_row_limit(void **state)
 	csv_free(&c);
 	policy_diags_free(&d);
 
+	/* a quoted field filling the row exactly; the comma after it is one
+	 * byte too many, however empty the field it opens */
+	text[0] = '"';
+	memset(text + 1, 'y', n - 2);
+	memcpy(text + n - 1, "\"\nz\n", 4);
+	assert_int_equal(parse_n(text, n + 3, &c, &d), 0);
+	assert_int_equal(strlen(c.rows[0].fields[0]), n - 2);
+	csv_free(&c);
+	policy_diags_free(&d);
+	memcpy(text + n - 1, "\",\nz\n", 5);
+	assert_int_equal(parse_n(text, n + 4, &c, &d), 1);
+	assert_diag(&d, 0, "E103", 1, 65537);
+	assert_int_equal(c.n, 1);
+	assert_row(&c.rows[0], 2, 1, "z");
+	csv_free(&c);
+	policy_diags_free(&d);
+
 	/* a long quoted field with embedded newlines and a comma */
 	len = 0;
 	memcpy(text, "a,\"", 3);

@@ -133,6 +133,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc == -1 && s.bad_seq != (s.count ? s.last_seq + 1 : first))
 		abort();
+	if ((fd = open(path, O_RDONLY)) == -1)
+		abort();
+	{
+		uint8_t *back = malloc(size + 1);
+		if (back == NULL || read(fd, back, size + 1) != (ssize_t)size ||
+		    memcmp(back, data, size) != 0)
+			abort();	/* readers never modify */
+		free(back);
+	}
+	close(fd);
 
 	/* recovery: either refuse (bad header) or leave a journal that
 	 * verifies, keeps every record that was good, and says what it cut */

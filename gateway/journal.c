@@ -567,7 +567,8 @@ journal_retain(struct journal *j)
 		mtimes[i] = st.st_mtim.tv_sec;
 		total += sizes[i];
 	}
-	cutoff = time(NULL) - (time_t)(j->opts.retain_days * 86400);
+	cutoff = j->opts.retain_days > 0 && j->opts.retain_days < 1000000 ?
+	    time(NULL) - (time_t)(j->opts.retain_days * 86400) : 0;
 	for (i = 0; i + 1 < n && segs[i] < j->seg_first; i++) {
 		int big = j->opts.retain_bytes && total > j->opts.retain_bytes;
 		int old = j->opts.retain_days > 0 && mtimes[i] < cutoff;
@@ -787,12 +788,21 @@ journal_keep_cut(struct journal *j, int fd, const char *name, uint64_t off,
 	ssize_t r, w;
 	int out, e = 0;
 
-	snprintf(side, sizeof(side), "%s.cut-%llu", name,
-	    (unsigned long long)off);
-	out = openat(j->dirfd, side, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640);
-	if (out == -1)
-		return -errno;
+	/* never overwrite an earlier cut of the same place */
+	for (int k = 0; ; k++) {
+		if (k == 0)
+			snprintf(side, sizeof(side), "%s.cut-%llu", name,
+			    (unsigned long long)off);
+		else
+			snprintf(side, sizeof(side), "%s.cut-%llu.%d", name,
+			    (unsigned long long)off, k);
+		out = openat(j->dirfd, side, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0640);
+		if (out != -1)
+			break;
+		if (errno != EEXIST || k == 999)
+			return -errno;
+	}
 	while (done < len) {
 		size_t want = len - done < sizeof(buf) ? len - done :
 		    sizeof(buf);

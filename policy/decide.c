@@ -142,13 +142,16 @@ policy_pin_hash(const uint8_t *salt, size_t saltlen, const char *pin,
 	uint8_t md[32];
 	size_t need, o = 0;
 
+	/* the loader takes 4 to 32 salt bytes; hash exactly what is printed */
+	if (saltlen > 32)
+		saltlen = 32;
+	if (pin == NULL)
+		pin = "";
 	need = 7 + 2 * saltlen + 1 + 64;
 	decide_pin_digest(salt, saltlen, pin, strnlen(pin, PIN_MAX), md);
 	if (len > 0) {
-		char tmp[7 + 2 * 255 + 1 + 64 + 1];
+		char tmp[7 + 2 * 32 + 1 + 64 + 1];
 
-		if (saltlen > 255)
-			saltlen = 255;
 		memcpy(tmp, "sha256:", 7);
 		o = 7;
 		for (size_t i = 0; i < saltlen; i++) {

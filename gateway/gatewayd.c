@@ -106,6 +106,10 @@ struct gw {
 	struct gw_dev		 fire;
 	int			 fire_on;
 	int			 jfail;
+	int64_t			 jfail_since;
+	int			 jfail_err;
+	uint64_t		 jfail_taps;	/* decisions not acted upon */
+	struct event		*jfail_ev;	/* watches for the journal's recovery */
 	int			 reloading;
 	struct gw_alarm		 alarms[GW_ALARMS_MAX];
 	size_t			 nalarms;
@@ -329,13 +333,30 @@ gw_alarm(struct gw *gw, const char *gate, const char *name, int raised,
 	}
 	gw_rec_init(gw, &r, raised ? "alarm" : "alarm-clear", gate);
 	gw_fmt(r.text, sizeof(r.text), "%s: %s", name, detail);
-	if (strcmp(name, "journal-failure") == 0) {
-		/* nowhere durable to say it: the log and the watchers */
+	if (raised && strcmp(name, "journal-failure") == 0) {
+		/* nowhere durable to say it yet: the log and the watchers;
+		 * the clearing record tells the whole story */
 		r.time_us = gw_now_us();
 		gw_broadcast(gw, &r);
 		return;
 	}
 	gw_submit(gw, &r, NULL, NULL);
+}
+
+static void gw_journal_state(struct gw *gw, int status);
+
+/* While failed: the commit writer retries on its own; once everything
+ * appended is durable again, the gates may come back. */
+static void
+gw_jfail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *gw = arg;
+
+	(void)fd;
+	(void)what;
+	if (gw->jfail && journal_failed(gw->j) == 0 &&
+	    journal_durable_seq(gw->j) == journal_last_seq(gw->j))
+		gw_journal_state(gw, 0);
 }
 
 /* Journal outcome: failure puts every gate in its fail mode, once. */
@@ -344,15 +365,35 @@ gw_journal_state(struct gw *gw, int status)
 {
 	if (status < 0 && !gw->jfail) {
 		gw->jfail = 1;
+		gw->jfail_since = gw_now_us();
+		gw->jfail_err = -status;
+		gw->jfail_taps = 0;
 		for (size_t i = 0; i < gw->ngates; i++)
 			gate_fail(gw->gates[i].g, 1);
 		gw_alarm(gw, "", "journal-failure", 1, strerror(-status));
+		if (gw->jfail_ev == NULL)
+			gw->jfail_ev = event_new(gw->base, -1, EV_PERSIST,
+			    gw_jfail_cb, gw);
+		if (gw->jfail_ev != NULL) {
+			struct timeval tv = { 0, 250000 };
+			event_add(gw->jfail_ev, &tv);
+		}
 	} else if (status == 0 && gw->jfail) {
+		char t[64], detail[160];
 		gw->jfail = 0;
+		if (gw->jfail_ev != NULL)
+			event_del(gw->jfail_ev);
 		for (size_t i = 0; i < gw->ngates; i++)
 			gate_fail(gw->gates[i].g, 0);
-		gw_alarm(gw, "", "journal-failure", 0, "journal writable again");
-		gw_log(LOG_NOTICE, "journal writable again; gates back to normal");
+		gw_time(gw, gw->jfail_since, t, sizeof(t));
+		/* records kept in memory during the outage were written on
+		 * recovery: say that their effects never happened */
+		gw_fmt(detail, sizeof(detail), "journal failed at %s (%s); %llu "
+		    "decision(s) meanwhile were written late and NOT acted upon",
+		    t, strerror(gw->jfail_err),
+		    (unsigned long long)gw->jfail_taps);
+		gw_alarm(gw, "", "journal-failure", 0, detail);
+		gw_log(LOG_NOTICE, "journal writable again: %s", detail);
 	}
 }
 
@@ -429,6 +470,7 @@ gw_tap_done(void *arg, const struct journal_record *r, int status)
 	gate_deciding(gg->g, -1);
 	gw_journal_state(gw, status);
 	if (status != 0) {
+		gw->jfail_taps++;
 		gw_log(LOG_ERR, "tap at %s: journal failed (%s): not actuated",
 		    gg->cg->name, strerror(-status));
 		if (c != NULL)
@@ -2048,6 +2090,8 @@ main(int argc, char **argv)
 		gate_free(gg->g);
 	}
 	gw_dev_close(&gw->fire);
+	if (gw->jfail_ev != NULL)
+		event_free(gw->jfail_ev);
 	commit_free(gw->commit);
 	journal_close(gw->j);
 	event_base_free(gw->base);

@@ -29,7 +29,8 @@ ctl() { "$GCTL" --socket "$SOCK" "$@"; }
 
 # Start the daemon and wait until it answers.
 gw_start() {
-	"$GWD" -d -c "$CONF" --journal "$T/journal" --socket "$SOCK" \
+	env ${GW_PRELOAD:+LD_PRELOAD=$GW_PRELOAD} \
+	    "$GWD" -d -c "$CONF" --journal "$T/journal" --socket "$SOCK" \
 	    >>"$T/daemon.log" 2>&1 &
 	GW_PID=$!
 	i=0

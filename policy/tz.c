@@ -392,8 +392,13 @@ tz_rule_type(const struct tz_rule *r, int64_t t)
 	if (t < -TZ_RULE_CLAMP)
 		t = -TZ_RULE_CLAMP;
 	y = tz_year_of(t);
-	/* later years win ties: an all-year DST rule ends and restarts at once */
-	for (int64_t k = y - 1; k <= y + 1; k++) {
+	/*
+	 * A rule's edges stray at most ~8 days outside their year (times up
+	 * to 167 h), so the latest edge at or before t is from years y-2..y+1
+	 * (y-2 always has one, and beats all earlier years). Later years win
+	 * ties: an all-year DST rule ends and restarts at the same instant.
+	 */
+	for (int64_t k = y - 2; k <= y + 1; k++) {
 		tz_rule_year(r, k, e);
 		for (int i = 0; i < 2; i++)
 			if (e[i].at <= t && e[i].at >= best) {

@@ -505,6 +505,22 @@ test_footer_forms(void **state)
 	assert_zone(z, utc_of(2090, 1, 1, 0, 0, 0), 0, "LMT");
 	tz_free(z);
 
+	/*
+	 * DST periods that overlap the next year's (found by fuzz_tz): the
+	 * latest edge decides, whichever year it belongs to, both in the
+	 * precomputed span and when the rule is evaluated directly
+	 */
+	z = footer_zone("CET-1CST,J4,365/167", err, sizeof(err));
+	assert_non_null(z);
+	for (int y = 2096; y < 2106; y++) {
+		int64_t t = utc_of(y, 1, 1, 0, 0, 0), u;
+		int32_t off = tz_offset(z, t, NULL);
+		assert_int_not_equal(tz_from_local(z, t + off, &u), TZ_GAP);
+		assert_int_equal(tz_offset(z, utc_of(y, 1, 3, 0, 0, 0), NULL),
+		    off);
+	}
+	tz_free(z);
+
 	/* all-year DST (RFC 8536 3.3.1) */
 	z = footer_zone("EST5EDT,0/0,J365/25", err, sizeof(err));
 	assert_non_null(z);

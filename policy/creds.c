@@ -53,9 +53,25 @@ unhex(const char *s, size_t n, uint8_t *out, size_t max)
 	return (int)(n / 2);
 }
 
-/* "sha256:SALTHEX:HASHHEX" */
+static int parse_pin_into(const char *, uint8_t *, uint8_t *, uint8_t *);
+
+/* "sha256:SALTHEX:HASHHEX" into a new pol_pin, or NULL */
+static struct pol_pin *
+parse_pin(const char *s)
+{
+	struct pol_pin *pp = calloc(1, sizeof(*pp));
+
+	if (pp == NULL)
+		abort();
+	if (parse_pin_into(s, pp->salt, &pp->salt_len, pp->hash) != 0) {
+		free(pp);
+		return NULL;
+	}
+	return pp;
+}
+
 static int
-parse_pin(const char *s, uint8_t *salt, uint8_t *salt_len, uint8_t *hash)
+parse_pin_into(const char *s, uint8_t *salt, uint8_t *salt_len, uint8_t *hash)
 {
 	const char *a, *b;
 	int n;
@@ -98,33 +114,31 @@ parse_validity(struct loader *ld, const char *s, int end_of_day, int64_t *out)
 	return 0;
 }
 
-static int
-group_find(const struct policy *p, const char *name, size_t n)
+static const char *
+creds_group_name(const void *arr, size_t i)
 {
-	for (size_t i = 0; i < p->ngroups; i++)
-		if (strlen(p->groups[i].name) == n && memcmp(p->groups[i].name, name, n) == 0)
-			return (int)i;
-	return -1;
+	return ((const struct pol_group *)arr)[i].name;
 }
 
-void
-ld_creds(struct loader *ld, const char *text, size_t len)
-{
-	struct policy *p = ld->p;
-	struct csv csv = { 0 };
-	int col[C__COUNT];
-	const char **gnames = NULL;
+struct creds_ctx {
+	struct loader		*ld;
+	int			 col[C__COUNT];
+	size_t			 ncols;
+	int			 header_done, header_ok;
+	const char		**gnames;
+	struct pol_index	 gindex;
+	size_t			 cap;
+};
 
-	for (int i = 0; i < C__COUNT; i++)
-		col[i] = -1;
-	csv_parse(p->cred_file, text, len, &csv, ld->d);
-	if (csv.n == 0) {
-		csv_free(&csv);
-		return;
-	}
-	/* header */
-	for (size_t f = 0; f < csv.rows[0].n; f++) {
-		const char *h = csv.rows[0].fields[f];
+static void
+creds_header(struct creds_ctx *x, const struct csv_row *row)
+{
+	struct loader *ld = x->ld;
+
+	x->header_done = 1;
+	x->ncols = row->n;
+	for (size_t f = 0; f < row->n; f++) {
+		const char *h = row->fields[f];
 		int k;
 		for (k = 0; k < C__COUNT; k++)
 			if (strcmp(h, col_names[k]) == 0)
@@ -134,160 +148,186 @@ ld_creds(struct loader *ld, const char *text, size_t len)
 			char hint[80] = "";
 			if (s)
 				snprintf(hint, sizeof(hint), "; did you mean '%s'?", s);
-			cred_err(ld, &csv.rows[0], f, "E057", "unknown column '%s'%s", h, hint);
-		} else if (col[k] >= 0)
-			cred_err(ld, &csv.rows[0], f, "E057", "column '%s' appears twice%s", h, "");
+			cred_err(ld, row, f, "E057", "unknown column '%s'%s", h, hint);
+		} else if (x->col[k] >= 0)
+			cred_err(ld, row, f, "E057", "column '%s' appears twice%s", h, "");
 		else
-			col[k] = (int)f;
+			x->col[k] = (int)f;
 	}
-	if (col[C_ID] < 0) {
-		cred_err(ld, &csv.rows[0], 0, "E057", "the first line must be a header naming "
+	if (x->col[C_ID] < 0) {
+		cred_err(ld, row, 0, "E057", "the first line must be a header naming "
 		    "the columns, with at least '%s'%s", "id", "");
-		csv_free(&csv);
 		return;
 	}
-	if ((gnames = calloc(p->ngroups + 1, sizeof(*gnames))) == NULL)
+	x->header_ok = 1;
+}
+
+static void
+creds_row(void *vctx, const struct csv_row *row)
+{
+	struct creds_ctx *x = vctx;
+	struct loader *ld = x->ld;
+	struct policy *p = ld->p;
+	struct pol_cred *c;
+	const char *v[C__COUNT];
+	int bad = 0;
+	uint32_t groups[256];
+	size_t ng = 0;
+
+	if (!x->header_done) {
+		creds_header(x, row);
+		return;
+	}
+	if (!x->header_ok || p->ncreds >= x->cap)
+		return;
+	c = &p->creds[p->ncreds];
+	if (row->n != x->ncols) {
+		char a[32], b[32];
+		snprintf(a, sizeof(a), "%zu", row->n);
+		snprintf(b, sizeof(b), "%zu", x->ncols);
+		cred_err(ld, row, 0, "E051", "this row has %s fields; the header has %s", a, b);
+		return;
+	}
+	for (int k = 0; k < C__COUNT; k++)
+		v[k] = x->col[k] >= 0 ? row->fields[x->col[k]] : "";
+	memset(c, 0, sizeof(*c));
+	c->line = row->line;
+	c->valid_from = INT64_MIN;
+	c->valid_until = INT64_MAX;
+	c->cls = POLICY_CLASS_LEGACY;
+
+	if (v[C_ID][0] == '\0' || strlen(v[C_ID]) > 63) {
+		cred_err(ld, row, (size_t)x->col[C_ID], "E052", "a credential id must be 1 to "
+		    "63 characters%s%s", "", "");
+		return;
+	}
+	for (const char *s = v[C_ID]; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f) {
+			cred_err(ld, row, (size_t)x->col[C_ID], "E052", "credential id '%s' "
+			    "contains a space or control character%s", v[C_ID], "");
+			bad = 1;
+			break;
+		}
+	/* groups: "a;b c" — ';' or spaces separate */
+	for (const char *s = v[C_GROUPS]; *s;) {
+		char name[70];
+		size_t n;
+		uint32_t gi;
+		while (*s == ';' || *s == ' ')
+			s++;
+		n = strcspn(s, "; ");
+		if (n == 0)
+			break;
+		snprintf(name, sizeof(name), "%.*s", (int)(n > 64 ? 64 : n), s);
+		gi = n > 64 ? POLICY_NONE : pol_index_get(&x->gindex, name,
+		    creds_group_name, p->groups);
+		if (gi == POLICY_NONE) {
+			const char *sug = policy_suggest(name, x->gnames, p->ngroups);
+			char hint[90] = "";
+			if (sug)
+				snprintf(hint, sizeof(hint), "; did you mean '%s'?", sug);
+			cred_err(ld, row, (size_t)x->col[C_GROUPS], "E053",
+			    "unknown group '%s'%s", name, hint);
+			bad = 1;
+		} else if (ng < 256) {
+			int dup = 0;
+			for (size_t k = 0; k < ng; k++)
+				dup |= groups[k] == gi;
+			if (!dup)
+				groups[ng++] = gi;
+		}
+		s += n;
+	}
+	if (v[C_FROM][0] && parse_validity(ld, v[C_FROM], 0, &c->valid_from) != 0) {
+		cred_err(ld, row, (size_t)x->col[C_FROM], "E054", "valid_from '%s' is not a "
+		    "date (YYYY-MM-DD) or date and time%s", v[C_FROM], "");
+		bad = 1;
+	}
+	if (v[C_UNTIL][0] && parse_validity(ld, v[C_UNTIL], 1, &c->valid_until) != 0) {
+		cred_err(ld, row, (size_t)x->col[C_UNTIL], "E054", "valid_until '%s' is not "
+		    "a date (YYYY-MM-DD) or date and time%s", v[C_UNTIL], "");
+		bad = 1;
+	}
+	if (!bad && c->valid_from != INT64_MIN && c->valid_until != INT64_MAX &&
+	    c->valid_from >= c->valid_until) {
+		cred_err(ld, row, (size_t)x->col[C_UNTIL], "E054", "valid_until '%s' is not "
+		    "after valid_from '%s'", v[C_UNTIL], v[C_FROM]);
+		bad = 1;
+	}
+	if (strcmp(v[C_CLASS], "secure") == 0)
+		c->cls = POLICY_CLASS_SECURE;
+	else if (v[C_CLASS][0] && strcmp(v[C_CLASS], "legacy") != 0) {
+		cred_err(ld, row, (size_t)x->col[C_CLASS], "E055", "class '%s' is neither "
+		    "'legacy' (bare UID) nor 'secure'%s", v[C_CLASS], "");
+		bad = 1;
+	}
+	if (v[C_PIN][0] && (c->pin = parse_pin(v[C_PIN])) == NULL) {
+		cred_err(ld, row, (size_t)x->col[C_PIN], "E056", "the PIN must be stored "
+		    "as sha256:SALTHEX:HASHHEX (see gatectl policy pin-hash)%s%s", "", "");
+		bad = 1;
+	}
+	if (v[C_DURESS][0]) {
+		if (!v[C_PIN][0]) {
+			cred_err(ld, row, (size_t)x->col[C_DURESS], "E056", "a duress PIN needs an "
+			    "ordinary PIN too%s%s", "", "");
+			bad = 1;
+		}
+		if ((c->duress = parse_pin(v[C_DURESS])) == NULL) {
+			cred_err(ld, row, (size_t)x->col[C_DURESS], "E056", "the duress PIN must be "
+			    "stored as sha256:SALTHEX:HASHHEX%s%s", "", "");
+			bad = 1;
+		}
+	}
+	if (bad) {
+		free(c->pin);
+		free(c->duress);
+		explicit_bzero(c, sizeof(*c));
+		return;
+	}
+	c->id = ld_strndup(v[C_ID], strlen(v[C_ID]));
+	c->holder = ld_strndup(v[C_HOLDER], strlen(v[C_HOLDER]));
+	/* insertion sort: a handful of groups per badge */
+	for (size_t a = 1; a < ng; a++)
+		for (size_t b = a; b > 0 && groups[b - 1] > groups[b]; b--) {
+			uint32_t t = groups[b];
+			groups[b] = groups[b - 1];
+			groups[b - 1] = t;
+		}
+	c->ngroups = (uint32_t)ng;
+	c->groups = malloc((ng ? ng : 1) * sizeof(*c->groups));
+	if (c->groups == NULL)
+		abort();
+	memcpy(c->groups, groups, ng * sizeof(*groups));
+	p->ncreds++;
+}
+
+void
+ld_creds(struct loader *ld, const char *text, size_t len)
+{
+	struct policy *p = ld->p;
+	struct creds_ctx x;
+	const char *s = text, *end = text + len;
+
+	memset(&x, 0, sizeof(x));
+	x.ld = ld;
+	for (int i = 0; i < C__COUNT; i++)
+		x.col[i] = -1;
+	/* rows <= lines: count them once so the array is allocated once */
+	x.cap = 1;
+	while (s < end && (s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		x.cap++;
+		s++;
+	}
+	if ((x.gnames = calloc(p->ngroups + 1, sizeof(*x.gnames))) == NULL)
 		abort();
 	for (size_t i = 0; i < p->ngroups; i++)
-		gnames[i] = p->groups[i].name;
-
-	p->creds = calloc(csv.n, sizeof(*p->creds));
-	if (p->creds == NULL)
+		x.gnames[i] = p->groups[i].name;
+	pol_index_build(&x.gindex, p->ngroups, creds_group_name, p->groups);
+	if ((p->creds = calloc(x.cap, sizeof(*p->creds))) == NULL)
 		abort();
-	for (size_t r = 1; r < csv.n; r++) {
-		struct csv_row *row = &csv.rows[r];
-		struct pol_cred *c = &p->creds[p->ncreds];
-		const char *v[C__COUNT];
-		int bad = 0;
-		uint32_t groups[256];
-		size_t ng = 0;
-
-		if (row->n != csv.rows[0].n) {
-			char a[32], b[32];
-			snprintf(a, sizeof(a), "%zu", row->n);
-			snprintf(b, sizeof(b), "%zu", csv.rows[0].n);
-			cred_err(ld, row, 0, "E051", "this row has %s fields; the header has %s",
-			    a, b);
-			continue;
-		}
-		for (int k = 0; k < C__COUNT; k++)
-			v[k] = col[k] >= 0 ? row->fields[col[k]] : "";
-		memset(c, 0, sizeof(*c));
-		c->line = row->line;
-		c->valid_from = INT64_MIN;
-		c->valid_until = INT64_MAX;
-		c->cls = POLICY_CLASS_LEGACY;
-
-		if (v[C_ID][0] == '\0' || strlen(v[C_ID]) > 63) {
-			cred_err(ld, row, (size_t)col[C_ID], "E052", "a credential id must be 1 to "
-			    "63 characters%s%s", "", "");
-			continue;
-		}
-		for (const char *s = v[C_ID]; *s; s++)
-			if ((unsigned char)*s <= ' ' || *s == 0x7f) {
-				cred_err(ld, row, (size_t)col[C_ID], "E052", "credential id '%s' "
-				    "contains a space or control character%s", v[C_ID], "");
-				bad = 1;
-				break;
-			}
-		/* groups: "a;b c" — ';' or spaces separate */
-		for (const char *s = v[C_GROUPS]; *s;) {
-			size_t n;
-			int gi;
-			while (*s == ';' || *s == ' ')
-				s++;
-			n = strcspn(s, "; ");
-			if (n == 0)
-				break;
-			gi = group_find(p, s, n);
-			if (gi < 0) {
-				char name[70];
-				const char *sug;
-				char hint[90] = "";
-				snprintf(name, sizeof(name), "%.*s", (int)(n > 64 ? 64 : n), s);
-				sug = policy_suggest(name, gnames, p->ngroups);
-				if (sug)
-					snprintf(hint, sizeof(hint), "; did you mean '%s'?", sug);
-				cred_err(ld, row, (size_t)col[C_GROUPS], "E053",
-				    "unknown group '%s'%s", name, hint);
-				bad = 1;
-			} else if (ng < 256) {
-				int dup = 0;
-				for (size_t k = 0; k < ng; k++)
-					dup |= groups[k] == (uint32_t)gi;
-				if (!dup)
-					groups[ng++] = (uint32_t)gi;
-			}
-			s += n;
-		}
-		if (v[C_FROM][0] && parse_validity(ld, v[C_FROM], 0, &c->valid_from) != 0) {
-			cred_err(ld, row, (size_t)col[C_FROM], "E054", "valid_from '%s' is not a "
-			    "date (YYYY-MM-DD) or date and time%s", v[C_FROM], "");
-			bad = 1;
-		}
-		if (v[C_UNTIL][0] && parse_validity(ld, v[C_UNTIL], 1, &c->valid_until) != 0) {
-			cred_err(ld, row, (size_t)col[C_UNTIL], "E054", "valid_until '%s' is not "
-			    "a date (YYYY-MM-DD) or date and time%s", v[C_UNTIL], "");
-			bad = 1;
-		}
-		if (!bad && c->valid_from != INT64_MIN && c->valid_until != INT64_MAX &&
-		    c->valid_from >= c->valid_until) {
-			cred_err(ld, row, (size_t)col[C_UNTIL], "E054", "valid_until '%s' is not "
-			    "after valid_from '%s'", v[C_UNTIL], v[C_FROM]);
-			bad = 1;
-		}
-		if (strcmp(v[C_CLASS], "secure") == 0)
-			c->cls = POLICY_CLASS_SECURE;
-		else if (v[C_CLASS][0] && strcmp(v[C_CLASS], "legacy") != 0) {
-			cred_err(ld, row, (size_t)col[C_CLASS], "E055", "class '%s' is neither "
-			    "'legacy' (bare UID) nor 'secure'%s", v[C_CLASS], "");
-			bad = 1;
-		}
-		if (v[C_PIN][0]) {
-			if (parse_pin(v[C_PIN], c->pin_salt, &c->pin_salt_len, c->pin_hash) != 0) {
-				cred_err(ld, row, (size_t)col[C_PIN], "E056", "the PIN must be stored "
-				    "as sha256:SALTHEX:HASHHEX (see gatectl policy pin-hash)%s%s", "", "");
-				bad = 1;
-			} else
-				c->has_pin = 1;
-		}
-		if (v[C_DURESS][0]) {
-			if (!c->has_pin)
-				cred_err(ld, row, (size_t)col[C_DURESS], "E056", "a duress PIN needs an "
-				    "ordinary PIN too%s%s", "", "");
-			if (parse_pin(v[C_DURESS], c->duress_salt, &c->duress_salt_len,
-			    c->duress_hash) != 0) {
-				cred_err(ld, row, (size_t)col[C_DURESS], "E056", "the duress PIN must be "
-				    "stored as sha256:SALTHEX:HASHHEX%s%s", "", "");
-				bad = 1;
-			} else
-				c->has_duress = 1;
-		}
-		if (bad)
-			continue;
-		c->id = row->fields[col[C_ID]];
-		row->fields[col[C_ID]] = NULL;		/* taken */
-		if (col[C_HOLDER] >= 0) {
-			c->holder = row->fields[col[C_HOLDER]];
-			row->fields[col[C_HOLDER]] = NULL;
-		} else
-			c->holder = ld_strndup("", 0);
-		/* insertion sort: a handful of groups per badge */
-		for (size_t a = 1; a < ng; a++)
-			for (size_t b = a; b > 0 && groups[b - 1] > groups[b]; b--) {
-				uint32_t t = groups[b];
-				groups[b] = groups[b - 1];
-				groups[b - 1] = t;
-			}
-		c->ngroups = (uint32_t)ng;
-		c->groups = malloc((ng ? ng : 1) * sizeof(*c->groups));
-		if (c->groups == NULL)
-			abort();
-		memcpy(c->groups, groups, ng * sizeof(*groups));
-		p->ncreds++;
-	}
-	free(gnames);
-	csv_free(&csv);
+	csv_each(p->cred_file, text, len, creds_row, &x, ld->d);
+	free(x.gnames);
+	free(x.gindex.slots);
 
 	/* duplicates, by index: the index keeps the first of each id */
 	pol_indexes_build(p);

@@ -43,6 +43,12 @@ struct csv_ctx {
 	uint32_t		*fcol;
 	size_t			 nf, fcap;
 	int			 oom;
+
+	/* streaming: rows go to cb, built in scratch, no allocation per row */
+	csv_row_cb		 cb;
+	void			*cbctx;
+	char			**sfields;
+	size_t			 sfcap;
 };
 
 /* A printable, bounded, NUL-free copy of the physical line at off. */
@@ -196,6 +202,38 @@ csv_row_free(struct csv_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Hand the scratch row to the callback without copying it. */
+static int
+csv_row_stream(struct csv_ctx *c, uint32_t line, size_t row_start)
+{
+	struct csv_row r;
+	char text[CSV_TEXT_MAX + 1];
+
+	if (c->nf > c->sfcap) {
+		char **v = realloc(c->sfields, c->nf * sizeof(*v));
+		if (v == NULL) {
+			c->oom = 1;
+			return -1;
+		}
+		c->sfields = v;
+		c->sfcap = c->nf;
+	}
+	/* the last field ends at nbuf: terminate it like the others */
+	if (csv_put(c, '\0') == -1)
+		return -1;
+	for (size_t i = 0; i < c->nf; i++)
+		c->sfields[i] = c->buf + c->foff[i];
+	csv_line_text(c, row_start, text, sizeof(text));
+	memset(&r, 0, sizeof(r));
+	r.line = line;
+	r.n = c->nf;
+	r.fields = c->sfields;
+	r.cols = c->fcol;
+	r.text = text;
+	c->cb(c->cbctx, &r);
+	return 0;
+}
+
 /* Copy the scratch row out as a csv_row. */
 static int
 csv_row_emit(struct csv_ctx *c, uint32_t line, size_t row_start)
@@ -203,6 +241,8 @@ csv_row_emit(struct csv_ctx *c, uint32_t line, size_t row_start)
 	struct csv_row r;
 	size_t tl;
 
+	if (c->cb != NULL)
+		return csv_row_stream(c, line, row_start);
 	memset(&r, 0, sizeof(r));
 	r.line = line;
 	if (c->out->n == c->cap) {
@@ -418,6 +458,30 @@ done:
 	csv_row_emit(c, row_line, row_start);
 }
 
+static size_t
+csv_run(struct csv_ctx *c, const char *file, const char *text, size_t len,
+    struct policy_diags *d)
+{
+	c->file = file;
+	c->text = text;
+	c->len = text == NULL ? 0 : len;
+	c->d = d;
+	c->line = 1;
+	/* a UTF-8 byte order mark is not part of the first field */
+	if (c->len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		c->pos = c->line_start = 3;
+	while (c->pos < c->len && !c->oom)
+		csv_row(c);
+	if (c->oom)
+		csv_error(c, CSV_E_NOMEM, c->line, c->line_start, c->pos,
+		    "out of memory reading the file");
+	free(c->buf);
+	free(c->foff);
+	free(c->fcol);
+	free(c->sfields);
+	return c->nerr;
+}
+
 size_t
 csv_parse(const char *file, const char *text, size_t len, struct csv *out,
     struct policy_diags *d)
@@ -426,24 +490,22 @@ csv_parse(const char *file, const char *text, size_t len, struct csv *out,
 
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
-	c.file = file;
-	c.text = text;
-	c.len = text == NULL ? 0 : len;
-	c.d = d;
 	c.out = out;
-	c.line = 1;
-	/* a UTF-8 byte order mark is not part of the first field */
-	if (c.len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		c.pos = c.line_start = 3;
-	while (c.pos < c.len && !c.oom)
-		csv_row(&c);
-	if (c.oom)
-		csv_error(&c, CSV_E_NOMEM, c.line, c.line_start, c.pos,
-		    "out of memory reading the file");
-	free(c.buf);
-	free(c.foff);
-	free(c.fcol);
-	return c.nerr;
+	return csv_run(&c, file, text, len, d);
+}
+
+size_t
+csv_each(const char *file, const char *text, size_t len, csv_row_cb cb,
+    void *cbctx, struct policy_diags *d)
+{
+	struct csv_ctx c;
+	struct csv unused = { 0 };
+
+	memset(&c, 0, sizeof(c));
+	c.out = &unused;
+	c.cb = cb;
+	c.cbctx = cbctx;
+	return csv_run(&c, file, text, len, d);
 }
 
 void

@@ -31,4 +31,11 @@ size_t	csv_parse(const char *file, const char *text, size_t len,
 	    struct csv *out, struct policy_diags *d);
 void	csv_free(struct csv *);
 
+/* The same reader, streaming: each good row goes to cb, valid only during
+ * the call (no allocation per row, so a 100,000-row file leaves no heap
+ * fragments behind). */
+typedef void (*csv_row_cb)(void *ctx, const struct csv_row *row);
+size_t	csv_each(const char *file, const char *text, size_t len, csv_row_cb cb,
+	    void *ctx, struct policy_diags *d);
+
 #endif

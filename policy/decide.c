@@ -114,6 +114,8 @@ decide_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 static int
 decide_pin_check(const struct pol_cred *c, const char *pin)
 {
+	static const struct pol_pin none;
+	const struct pol_pin *pp, *dp;
 	uint8_t md[32];
 	size_t n;
 	int ok = 0, duress = 0;
@@ -122,10 +124,12 @@ decide_pin_check(const struct pol_cred *c, const char *pin)
 		return PIN_NONE;
 	n = strnlen(pin, PIN_MAX);
 	/* both hashes are always computed: timing says nothing about which */
-	decide_pin_digest(c->pin_salt, c->pin_salt_len, pin, n, md);
-	ok = c->has_pin && decide_ct_equal(md, c->pin_hash, 32);
-	decide_pin_digest(c->duress_salt, c->duress_salt_len, pin, n, md);
-	duress = c->has_duress && decide_ct_equal(md, c->duress_hash, 32);
+	pp = c->pin ? c->pin : &none;
+	dp = c->duress ? c->duress : &none;
+	decide_pin_digest(pp->salt, pp->salt_len, pin, n, md);
+	ok = c->pin != NULL && decide_ct_equal(md, pp->hash, 32);
+	decide_pin_digest(dp->salt, dp->salt_len, pin, n, md);
+	duress = c->duress != NULL && decide_ct_equal(md, dp->hash, 32);
 	explicit_bzero(md, sizeof(md));
 	/* a duress match wins: raising a silent alarm by mistake is the safe
 	 * side of a policy that gave both PINs the same value */

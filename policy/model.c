@@ -368,8 +368,14 @@ policy_free(struct policy *p)
 		free(p->creds[i].holder);
 		free(p->creds[i].groups);
 		/* PIN hashes are secrets of a kind: do not leave them in freed heap */
-		explicit_bzero(p->creds[i].pin_hash, sizeof(p->creds[i].pin_hash));
-		explicit_bzero(p->creds[i].duress_hash, sizeof(p->creds[i].duress_hash));
+		if (p->creds[i].pin) {
+			explicit_bzero(p->creds[i].pin, sizeof(*p->creds[i].pin));
+			free(p->creds[i].pin);
+		}
+		if (p->creds[i].duress) {
+			explicit_bzero(p->creds[i].duress, sizeof(*p->creds[i].duress));
+			free(p->creds[i].duress);
+		}
 	}
 	free(p->creds);
 	for (size_t i = 0; i < p->ntests; i++) {

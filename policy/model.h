@@ -133,18 +133,22 @@ struct pol_mode {
 	uint8_t		*gate_bits;
 };
 
+/* A salted PIN hash; out of line because most badges have none. */
+struct pol_pin {
+	uint8_t		 salt[32];
+	uint8_t		 salt_len;
+	uint8_t		 hash[32];
+};
+
 struct pol_cred {
 	char		*id;
 	char		*holder;
-	uint32_t	 line;			/* in the CSV */
 	uint32_t	*groups;		/* sorted group indices */
 	uint32_t	 ngroups;
+	uint32_t	 line;			/* in the CSV */
 	int64_t		 valid_from, valid_until;	/* UTC; INT64_MIN / INT64_MAX */
 	int		 cls;			/* enum policy_class */
-	int		 has_pin, has_duress;
-	uint8_t		 pin_salt[32], duress_salt[32];
-	uint8_t		 pin_salt_len, duress_salt_len;
-	uint8_t		 pin_hash[32], duress_hash[32];
+	struct pol_pin	*pin, *duress;		/* NULL: none */
 };
 
 struct pol_test_inside { uint32_t cred, zone; int64_t since; };

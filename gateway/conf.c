@@ -65,6 +65,22 @@ conf_role_name(enum conf_role r)
 	return (unsigned)r < CONF_ROLE__COUNT ? role_names[r] : "?";
 }
 
+/* The token's source line, copied: the text need not be NUL-terminated
+ * and diagnostics only get one line of it. */
+static const char *
+conf_line(const struct parser *ps, const struct tok *t, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (t == NULL || t->line_text == NULL || len == 0)
+		return NULL;
+	for (const char *p = t->line_text; p < ps->end && *p != '\n' &&
+	    n + 1 < len; p++)
+		buf[n++] = *p;
+	buf[n] = '\0';
+	return buf;
+}
+
 static void
 conf_error(struct parser *ps, const struct tok *t, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -73,14 +89,15 @@ static void
 conf_error(struct parser *ps, const struct tok *t, const char *code,
     const char *fmt, ...)
 {
-	char msg[600];
+	char msg[600], line[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	policy_diag_add(ps->diags, POLICY_ERROR, code, ps->file,
-	    t ? t->line : 0, t ? t->col : 0, t ? t->line_text : NULL, "%s", msg);
+	    t ? t->line : 0, t ? t->col : 0, conf_line(ps, t, line, sizeof(line)),
+	    "%s", msg);
 }
 
 static void
@@ -91,14 +108,15 @@ static void
 conf_warn(struct parser *ps, const struct tok *t, const char *code,
     const char *fmt, ...)
 {
-	char msg[600];
+	char msg[600], line[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	policy_diag_add(ps->diags, POLICY_WARNING, code, ps->file,
-	    t ? t->line : 0, t ? t->col : 0, t ? t->line_text : NULL, "%s", msg);
+	    t ? t->line : 0, t ? t->col : 0, conf_line(ps, t, line, sizeof(line)),
+	    "%s", msg);
 }
 
 static int

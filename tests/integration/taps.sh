@@ -80,3 +80,22 @@ expect_match "$out" "journal intact" "offline verify"
 n=$("$GCTL" audit export --journal "$T/journal" --format jsonl 2>/dev/null | grep -c '"type":"stop"')
 [ "$n" = 1 ] || fail "stop record missing"
 echo "taps: ok"
+
+# watch: a live line per event, readable and as JSON
+gw_start
+ctl watch > "$T/watch.txt" 2>&1 &
+w1=$!
+ctl watch --json > "$T/watch.json" 2>&1 &
+w2=$!
+sleep 0.3
+ctl sim tap front X-1 >/dev/null 2>&1
+ctl sim tap front A-4 >/dev/null 2>&1
+ctl sim sensor front passage >/dev/null
+sleep 0.3
+kill $w1 $w2; wait $w1 $w2 2>/dev/null
+expect_match "$(cat "$T/watch.txt")" "front +X-1 \(Old Timer\) DENY: denied: badge expired 2021-01-01" "watch deny line"
+expect_match "$(cat "$T/watch.txt")" "front +A-4 \(Edsger Dijkstra\) passed outside -> site" "watch passage line"
+expect_match "$(cat "$T/watch.json")" '^\{"seq":[0-9]+,.*"type":"decision".*"cred":"X-1".*"reason":"expired"' "watch json"
+[ "$(grep -c . "$T/watch.json")" = 3 ] || fail "3 events expected in the JSON watch"
+gw_stop
+echo "watch: ok"

@@ -35,9 +35,10 @@ done >> "$D/venue/tickets.csv"
 ctl() { "$GCTL" --socket "$SOCK" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 screen() {	# what the gate staff's screen showed since the last call
-	n=$(wc -l < "$D/watch.log")
-	sed -n "$((SHOWN + 1)),${n}p" "$D/watch.log" | sed 's/^/  | /'
+	n=$(wc -l < "$D/watch.log")	# (the last $1 lines of it, if given)
+	sed -n "$((SHOWN + 1)),${n}p" "$D/watch.log" > "$D/screen.tmp"
 	SHOWN=$n
+	tail -n "${1:-100000}" "$D/screen.tmp" | sed 's/^/  | /'
 }
 SHOWN=0
 
@@ -78,7 +79,7 @@ end=$(date +%s%N)
 echo "  $(grep -c 'grant permit' "$D/rush.out") taps granted, $(grep -c ' passage: ' "$D/rush.out") passages, in $(( (end - start) / 1000000 )) ms"
 sleep 0.2
 echo "  staff screen (last 6 lines):"
-screen | tail -6
+screen 6
 
 say "denials, and the words staff read out"
 cat > "$D/deny.txt" <<'EOT'
@@ -136,7 +137,7 @@ echo "  $(grep -c 'grant exit' "$D/evac.out") exits badged at the stand and the 
 grep -A1 '^> tap north-t1 ST-1041' "$D/evac.out" | tail -1 | sed 's/^/  /'
 sleep 0.2
 echo "  staff screen (last 8 lines):"
-screen | tail -8
+screen 8
 
 say "gatectl status"
 ctl status 2>/dev/null | sed 's/^/  /'

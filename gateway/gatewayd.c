@@ -593,6 +593,8 @@ gw_tap(struct gw *gw, size_t gi, const struct driver_event *ev,
 		if (flood != NULL) {
 			flood->done++;
 			flood->failed++;
+			if (flood->done == flood->n)	/* answer from the loop */
+				event_active(flood->ev, 0, 0);
 		}
 		free(t);
 		return;

@@ -12,6 +12,29 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* the streaming reader must hand over exactly the rows csv_parse keeps */
+struct each_ctx {
+	const struct csv	*want;
+	size_t			 i;
+};
+
+static void
+each_row(void *ctx, const struct csv_row *r)
+{
+	struct each_ctx *e = ctx;
+	const struct csv_row *w;
+
+	if (e->i >= e->want->n)
+		__builtin_trap();
+	w = &e->want->rows[e->i++];
+	if (r->line != w->line || r->n != w->n)
+		__builtin_trap();
+	for (size_t j = 0; j < r->n; j++)
+		if (strcmp(r->fields[j], w->fields[j]) != 0 ||
+		    r->cols[j] != w->cols[j])
+			__builtin_trap();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,6 +64,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strncmp(d.v[i].code, "E1", 2) != 0)
 			__builtin_trap();
 		(void)policy_diag_render(&d.v[i], buf, sizeof(buf));
+	}
+	{
+		struct policy_diags d2;
+		struct each_ctx e = { &c, 0 };
+
+		memset(&d2, 0, sizeof(d2));
+		if (csv_each("fuzz.csv", (const char *)data, size, each_row, &e,
+		    &d2) != nerr || e.i != c.n)
+			__builtin_trap();
+		policy_diags_free(&d2);
 	}
 	csv_free(&c);
 	policy_diags_free(&d);

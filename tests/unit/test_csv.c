@@ -439,6 +439,68 @@ test_every_error_one_pass(void **state)
 	policy_diags_free(&d);
 }
 
+/* csv_each must see exactly the rows csv_parse keeps, and report alike */
+struct each_ctx {
+	const struct csv	*want;
+	size_t			 i;
+	int			 mismatch;
+};
+
+static void
+each_row(void *ctx, const struct csv_row *r)
+{
+	struct each_ctx *e = ctx;
+	const struct csv_row *w;
+
+	if (e->i >= e->want->n) {
+		e->mismatch = 1;
+		return;
+	}
+	w = &e->want->rows[e->i++];
+	if (r->line != w->line || r->n != w->n || r->text == NULL ||
+	    strncmp(r->text, w->text, 200) != 0)
+		e->mismatch = 1;
+	for (size_t j = 0; j < r->n && j < w->n; j++)
+		if (strcmp(r->fields[j], w->fields[j]) != 0 ||
+		    r->cols[j] != w->cols[j])
+			e->mismatch = 1;
+}
+
+static void
+test_each_matches_parse(void **state)
+{
+	static const char *const inputs[] = {
+		"id,holder\nA-1,\"Smith, Alice\"\n\n\"A-2\",\"two\nlines\"\r\n,\n",
+		"a,b\"c\nd,\"e\"f\ng,h\n\"unterminated\nx,y",
+		"\"\"\n,,\n\xef\xbb\xbfnot-a-bom-here\n",
+		"",
+	};
+	struct policy_diags d1, d2;
+	struct csv c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		const char *s = inputs[i];
+		struct each_ctx e = { &c, 0, 0 };
+		size_t n1 = parse(s, &c, &d1), n2;
+
+		memset(&d2, 0, sizeof(d2));
+		n2 = csv_each("staff.csv", s, strlen(s), each_row, &e, &d2);
+		assert_int_equal(n1, n2);
+		assert_int_equal(e.mismatch, 0);
+		assert_int_equal(e.i, c.n);
+		assert_int_equal(d1.n, d2.n);
+		for (size_t j = 0; j < d1.n; j++) {
+			assert_string_equal(d1.v[j].code, d2.v[j].code);
+			assert_int_equal(d1.v[j].line, d2.v[j].line);
+			assert_int_equal(d1.v[j].col, d2.v[j].col);
+		}
+		csv_free(&c);
+		policy_diags_free(&d1);
+		policy_diags_free(&d2);
+	}
+}
+
 int
 main(void)
 {
@@ -454,6 +516,7 @@ main(void)
 		cmocka_unit_test(test_ten_mb_line),
 		cmocka_unit_test(test_many_lines_of_quotes),
 		cmocka_unit_test(test_every_error_one_pass),
+		cmocka_unit_test(test_each_matches_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "policy/model.h"
+#include "policy/strbuf.h"
 
 #define SLOTS		(7 * 96)		/* 15-minute slots, Monday 00:00 first */
 #define W		((SLOTS + 63) / 64)
@@ -78,12 +79,6 @@ struct line {
 	int		 folded;
 };
 
-struct buf {
-	char	*s;
-	size_t	 n, cap;
-	int	 oom;
-};
-
 struct diff {
 	struct side	 o, n;
 	/* common zones: indices on each side */
@@ -120,46 +115,11 @@ struct diff {
 	size_t		 mtabmask;
 	struct line	*l;
 	size_t		 nl, capl;
-	struct buf	 out;
+	struct strbuf	 out;
 	int		 oom;
 };
 
 /* ---- small helpers ---- */
-
-static void
-buf_add(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-buf_add(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	k = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		return;
-	if (b->n + (size_t)k + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *s;
-		while (cap < b->n + (size_t)k + 1)
-			cap *= 2;
-		if ((s = realloc(b->s, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
-	va_end(ap);
-	b->n += (size_t)k;
-}
 
 static void *
 diff_grow(void *arr, size_t *cap, size_t need, size_t el, int *oom)
@@ -922,7 +882,7 @@ diff_day_text(const struct mask *m, int d, char *out, size_t len)
 }
 
 static void
-diff_mask_text(struct buf *b, const struct mask *m)
+diff_mask_text(struct strbuf *b, const struct mask *m)
 {
 	char day[7][96 * 14];
 	const char *sep = "";
@@ -938,11 +898,11 @@ diff_mask_text(struct buf *b, const struct mask *m)
 		while (e < 7 && strcmp(day[e], day[d]) == 0)
 			e++;
 		if (d == 0 && e == 7)
-			buf_add(b, "%severy day %s", sep, day[d]);
+			strbuf_add(b, "%severy day %s", sep, day[d]);
 		else if (e - d == 1)
-			buf_add(b, "%s%s %s", sep, diff_days[d], day[d]);
+			strbuf_add(b, "%s%s %s", sep, diff_days[d], day[d]);
 		else
-			buf_add(b, "%s%s-%s %s", sep, diff_days[d],
+			strbuf_add(b, "%s%s-%s %s", sep, diff_days[d],
 			    diff_days[e - 1], day[d]);
 		sep = "; ";
 		d = e;
@@ -973,23 +933,23 @@ diff_who(struct diff *df, const struct line *l)
 	if (l->count == 1) {
 		const struct ucred *one = &df->uc[l->first[0]];
 		const char *h = diff_uc_holder(df, one);
-		buf_add(&df->out, "%s", diff_uc_id(df, one));
+		strbuf_add(&df->out, "%s", diff_uc_id(df, one));
 		if (h != NULL && *h != '\0')
-			buf_add(&df->out, " (%s)", h);
+			strbuf_add(&df->out, " (%s)", h);
 		return;
 	}
 	if (l->label != POLICY_NONE && l->exact)
-		buf_add(&df->out, "%s (%u credentials: ", p->groups[l->label].name,
+		strbuf_add(&df->out, "%s (%u credentials: ", p->groups[l->label].name,
 		    l->count);
 	else if (l->label != POLICY_NONE)
-		buf_add(&df->out, "%u credentials in %s (", l->count,
+		strbuf_add(&df->out, "%u credentials in %s (", l->count,
 		    p->groups[l->label].name);
 	else
-		buf_add(&df->out, "%u credentials (", l->count);
+		strbuf_add(&df->out, "%u credentials (", l->count);
 	for (uint32_t i = 0; i < l->nfirst; i++)
-		buf_add(&df->out, "%s%s", i ? ", " : "",
+		strbuf_add(&df->out, "%s%s", i ? ", " : "",
 		    diff_uc_id(df, &df->uc[l->first[i]]));
-	buf_add(&df->out, "%s)", l->count > l->nfirst ? ", …" : "");
+	strbuf_add(&df->out, "%s)", l->count > l->nfirst ? ", …" : "");
 }
 
 static void
@@ -999,71 +959,71 @@ diff_print_line(struct diff *df, const struct line *l)
 	const char *zname = df->n.p->zones[df->zn[l->zone]].name;
 	static const char *const sign[K__N] = { "+", "+", "-", "-", "~", "~" };
 
-	buf_add(&df->out, "%s ", sign[l->kind]);
+	strbuf_add(&df->out, "%s ", sign[l->kind]);
 	diff_who(df, l);
 	switch (l->kind) {
 	case K_GAIN:
-		buf_add(&df->out, " %s %s", plural ? "gain" : "gains", zname);
+		strbuf_add(&df->out, " %s %s", plural ? "gain" : "gains", zname);
 		break;
 	case K_GAIN_PIN:
-		buf_add(&df->out, " %s %s with PIN", plural ? "gain" : "gains",
+		strbuf_add(&df->out, " %s %s with PIN", plural ? "gain" : "gains",
 		    zname);
 		break;
 	case K_LOSE:
-		buf_add(&df->out, " %s %s", plural ? "lose" : "loses", zname);
+		strbuf_add(&df->out, " %s %s", plural ? "lose" : "loses", zname);
 		break;
 	case K_LOSE_PIN:
-		buf_add(&df->out, " %s %s with PIN", plural ? "lose" : "loses",
+		strbuf_add(&df->out, " %s %s with PIN", plural ? "lose" : "loses",
 		    zname);
 		break;
 	case K_PIN_ADD:
-		buf_add(&df->out, " now %s a PIN for %s",
+		strbuf_add(&df->out, " now %s a PIN for %s",
 		    plural ? "need" : "needs", zname);
 		break;
 	case K_PIN_DROP:
-		buf_add(&df->out, " no longer %s a PIN for %s",
+		strbuf_add(&df->out, " no longer %s a PIN for %s",
 		    plural ? "need" : "needs", zname);
 		break;
 	}
 	if (l->sub == 1)
-		buf_add(&df->out, " and 1 sub-zone");
+		strbuf_add(&df->out, " and 1 sub-zone");
 	else if (l->sub > 1)
-		buf_add(&df->out, " and %u sub-zones", l->sub);
+		strbuf_add(&df->out, " and %u sub-zones", l->sub);
 	if (!df->virtual_mode) {
 		uint64_t allm = df->nmodes >= 64 ? ~0ULL :
 		    (1ULL << df->nmodes) - 1;
 		int nin = __builtin_popcountll(l->modes);
 		if (l->modes == allm && df->nmodes > 1)
-			buf_add(&df->out, " in every mode");
+			strbuf_add(&df->out, " in every mode");
 		else if (df->nmodes >= 4 && (size_t)nin + 2 >= df->nmodes) {
 			/* "every mode except lockdown" reads better than a
 			 * list of all the others */
 			const char *sep = "";
-			buf_add(&df->out, " in every mode except ");
+			strbuf_add(&df->out, " in every mode except ");
 			for (size_t m = 0; m < df->nmodes; m++)
 				if (!((l->modes >> m) & 1)) {
-					buf_add(&df->out, "%s%s", sep,
+					strbuf_add(&df->out, "%s%s", sep,
 					    df->mname[m]);
 					sep = " and ";
 				}
 		} else if (l->modes != allm) {
 			const char *sep = "";
-			buf_add(&df->out, " in mode%s ",
+			strbuf_add(&df->out, " in mode%s ",
 			    __builtin_popcountll(l->modes) > 1 ? "s" : "");
 			for (size_t m = 0; m < df->nmodes; m++)
 				if ((l->modes >> m) & 1) {
-					buf_add(&df->out, "%s%s", sep,
+					strbuf_add(&df->out, "%s%s", sep,
 					    df->mname[m]);
 					sep = ", ";
 				}
 		} else
-			buf_add(&df->out, " in mode %s", df->mname[0]);
+			strbuf_add(&df->out, " in mode %s", df->mname[0]);
 	}
 	if (!mask_full(&df->masks[l->mask])) {
-		buf_add(&df->out, ": ");
+		strbuf_add(&df->out, ": ");
 		diff_mask_text(&df->out, &df->masks[l->mask]);
 	}
-	buf_add(&df->out, "\n");
+	strbuf_add(&df->out, "\n");
 }
 
 static int
@@ -1175,13 +1135,13 @@ diff_names(struct diff *df, const char *what, const struct policy *a,
 			count++;
 	if (count == 0)
 		return;
-	buf_add(&df->out, "%s %zu %s%s %s: ", sign, count, what,
+	strbuf_add(&df->out, "%s %zu %s%s %s: ", sign, count, what,
 	    count == 1 ? "" : "s", *sign == '+' ? "added" : "removed");
 	for (size_t i = 0; i < n && shown < 10; i++)
 		if (i != skip && find(b, name(a, (uint32_t)i)) == POLICY_NONE)
-			buf_add(&df->out, "%s%s", shown++ ? ", " : "",
+			strbuf_add(&df->out, "%s%s", shown++ ? ", " : "",
 			    name(a, (uint32_t)i));
-	buf_add(&df->out, "%s\n", count > shown ? ", …" : "");
+	strbuf_add(&df->out, "%s\n", count > shown ? ", …" : "");
 }
 
 static const char *
@@ -1224,13 +1184,13 @@ diff_hol_find(const struct policy *p, const char *name)
 }
 
 static void
-diff_date(struct buf *b, const char *sep, int32_t day)
+diff_date(struct strbuf *b, const char *sep, int32_t day)
 {
 	int64_t y;
 	unsigned m, d;
 
 	tz_civil_from_days(day, &y, &m, &d);
-	buf_add(b, "%s%04lld-%02u-%02u", sep, (long long)y, m, d);
+	strbuf_add(b, "%s%04lld-%02u-%02u", sep, (long long)y, m, d);
 }
 
 /* Holidays and dated openings: the part of a schedule slots do not show. */
@@ -1251,12 +1211,12 @@ diff_scheds(struct diff *df)
 			if (b >= hn->ndays || (a < ho->ndays &&
 			    ho->days[a] < hn->days[b])) {
 				if (!any++)
-					buf_add(&df->out, "~ holidays %s:",
+					strbuf_add(&df->out, "~ holidays %s:",
 					    hn->name);
 				diff_date(&df->out, " -", ho->days[a++]);
 			} else if (a >= ho->ndays || hn->days[b] < ho->days[a]) {
 				if (!any++)
-					buf_add(&df->out, "~ holidays %s:",
+					strbuf_add(&df->out, "~ holidays %s:",
 					    hn->name);
 				diff_date(&df->out, " +", hn->days[b++]);
 			} else {
@@ -1265,7 +1225,7 @@ diff_scheds(struct diff *df)
 			}
 		}
 		if (any)
-			buf_add(&df->out, "\n");
+			strbuf_add(&df->out, "\n");
 	}
 	for (size_t i = 0; i < pn->nscheds; i++) {
 		const struct pol_sched *sn = &pn->scheds[i];
@@ -1285,13 +1245,13 @@ diff_scheds(struct diff *df)
 			    so->dated[k].end != sn->dated[k].end;
 		if (!changed)
 			continue;
-		buf_add(&df->out, "~ schedule %s: holidays or dated openings "
+		strbuf_add(&df->out, "~ schedule %s: holidays or dated openings "
 		    "changed (except", sn->name);
 		if (sn->nexcept == 0)
-			buf_add(&df->out, " none");
+			strbuf_add(&df->out, " none");
 		for (size_t k = 0; k < sn->nexcept; k++)
-			buf_add(&df->out, " %s", pn->hols[sn->except[k]].name);
-		buf_add(&df->out, "; %zu dated opening%s)\n", sn->ndated,
+			strbuf_add(&df->out, " %s", pn->hols[sn->except[k]].name);
+		strbuf_add(&df->out, "; %zu dated opening%s)\n", sn->ndated,
 		    sn->ndated == 1 ? "" : "s");
 	}
 }
@@ -1326,20 +1286,20 @@ diff_mode_gates(struct diff *df)
 					if (was == is || is != now)
 						continue;
 					if (count++ == 0)
-						buf_add(&df->out, "~ mode %s %s %s:",
+						strbuf_add(&df->out, "~ mode %s %s %s:",
 						    mn->name, now ? "now" :
 						    "no longer", acts[a].what);
 					if (count <= 10)
-						buf_add(&df->out, " %s",
+						strbuf_add(&df->out, " %s",
 						    pn->gates[g].name);
 				}
 				if (count > 10)
-					buf_add(&df->out, " … (%zu gates)", count);
+					strbuf_add(&df->out, " … (%zu gates)", count);
 				if (count)
-					buf_add(&df->out, "\n");
+					strbuf_add(&df->out, "\n");
 			}
 		if (mo->apb_off != mn->apb_off)
-			buf_add(&df->out, "~ mode %s %s anti-passback\n",
+			strbuf_add(&df->out, "~ mode %s %s anti-passback\n",
 			    mn->name, mn->apb_off ? "now turns off" :
 			    "no longer turns off");
 	}
@@ -1384,12 +1344,12 @@ diff_structure(struct diff *df)
 		const struct pol_gate *og = &po->gates[go];
 		if (strcmp(po->zones[og->from].name, pn->zones[gn->from].name) ||
 		    strcmp(po->zones[og->to].name, pn->zones[gn->to].name))
-			buf_add(&df->out, "~ gate %s now leads from %s to %s "
+			strbuf_add(&df->out, "~ gate %s now leads from %s to %s "
 			    "(was %s to %s)\n", gn->name,
 			    pn->zones[gn->from].name, pn->zones[gn->to].name,
 			    po->zones[og->from].name, po->zones[og->to].name);
 		if (og->egress_free != gn->egress_free)
-			buf_add(&df->out, "~ gate %s egress is %s\n", gn->name,
+			strbuf_add(&df->out, "~ gate %s egress is %s\n", gn->name,
 			    gn->egress_free ? "now free" : "no longer free");
 	}
 	/* validity: people whose badge window moved */
@@ -1404,10 +1364,10 @@ diff_structure(struct diff *df)
 			removed++;
 	}
 	if (added)
-		buf_add(&df->out, "~ %zu credential%s with a changed validity "
+		strbuf_add(&df->out, "~ %zu credential%s with a changed validity "
 		    "window\n", added, added == 1 ? "" : "s");
 	if (removed)
-		buf_add(&df->out, "~ %zu credential%s with a changed class\n",
+		strbuf_add(&df->out, "~ %zu credential%s with a changed class\n",
 		    removed, removed == 1 ? "" : "s");
 	if (po->responders != POLICY_NONE || pn->responders != POLICY_NONE) {
 		const char *a = po->responders < po->ngroups ?
@@ -1415,7 +1375,7 @@ diff_structure(struct diff *df)
 		const char *b = pn->responders < pn->ngroups ?
 		    pn->groups[pn->responders].name : "(none)";
 		if (strcmp(a, b) != 0)
-			buf_add(&df->out, "~ responders: %s (was %s)\n", b, a);
+			strbuf_add(&df->out, "~ responders: %s (was %s)\n", b, a);
 	}
 }
 

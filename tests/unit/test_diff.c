@@ -15,62 +15,12 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
-
-struct memio {
-	const char	*csv;
-};
-
-static int
-memio_load(void *ctx, enum policy_file kind, const char *name, char **buf,
-    size_t *len, char *err, size_t errlen)
-{
-	const struct memio *m = ctx;
-	char path[512];
-	FILE *f;
-	size_t cap = 1 << 16, n = 0, k;
-
-	if (kind == POLICY_FILE_CREDENTIALS) {
-		*len = strlen(m->csv);
-		if ((*buf = malloc(*len + 1)) == NULL)
-			return -1;
-		memcpy(*buf, m->csv, *len + 1);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "cannot open %s", path);
-		return -1;
-	}
-	*buf = malloc(cap);
-	while (*buf != NULL && (k = fread(*buf + n, 1, cap - n, f)) > 0) {
-		n += k;
-		if (n == cap)
-			*buf = realloc(*buf, cap *= 2);
-	}
-	fclose(f);
-	*len = n;
-	return *buf == NULL ? -1 : 0;
-}
+#include "tests/unit/policy_fixture.h"
 
 static struct policy *
 load(const char *text, const char *csv)
 {
-	struct memio m = { csv };
-	struct policy_io io = { &m, memio_load };
-	struct policy_diags d;
-	struct policy *p;
-
-	memset(&d, 0, sizeof(d));
-	p = policy_load("t.pol", text, strlen(text), &io, &d);
-	if (p == NULL)
-		for (size_t i = 0; i < d.n; i++) {
-			char b[2048];
-			policy_diag_render(&d.v[i], b, sizeof(b));
-			print_message("%s", b);
-		}
-	policy_diags_free(&d);
-	assert_non_null(p);
-	return p;
+	return fixture_policy_load(text, csv);
 }
 
 static const char csv[] =

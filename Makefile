@@ -89,7 +89,7 @@ $(B)/test/%: $(B)/san/tests/unit/%.o $(call obj_san,$(UNIT_HELPERS)) $(LIB_SAN)
 	$(Q)$(CC) $(CFLAGS_SAN) $< $(call obj_san,$(UNIT_HELPERS)) $(shell cat tests/unit/$*.ldflags 2>/dev/null) \
 		$(LIB_SAN) $(LIBS) -lcmocka -o $@
 
-FUZZ_CFLAGS = -std=c17 -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -DFUZZING
+FUZZ_CFLAGS = -std=c17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(CPPFLAGS) -DFUZZING
 $(B)/fuzz/%: tests/fuzz/%.c $(POLICY_SRC) $(GATEWAY_SRC) $(DRIVER_SRC)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")

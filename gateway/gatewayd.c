@@ -1309,6 +1309,58 @@ gw_cmd_muster(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 	ctl_ok(c, "%zu inside%s%s", n, zone ? " " : "", zone ? zone : "");
 }
 
+/*
+ * Open alarms survive a restart: the journal holds every raise, clear and
+ * acknowledgement, so replaying it rebuilds the list staff must act on.
+ * Event alarms (forced, tailgating, tamper, duress...) stay open until
+ * acknowledged; condition alarms come back inactive, because the gateway
+ * re-reads its inputs at start and raises them again if they persist.
+ */
+static void
+gw_alarm_replay(void *ctx, const struct journal_record *r)
+{
+	struct gw *gw = ctx;
+	char gate[48], name[32];
+	struct gw_alarm *a;
+	const char *colon, *slash, *sp;
+
+	if (strcmp(r->type, "alarm") == 0 || strcmp(r->type, "alarm-clear") == 0) {
+		if ((colon = strstr(r->text, ": ")) == NULL)
+			return;
+		gw_fmt(name, sizeof(name), "%.*s", (int)(colon - r->text), r->text);
+		a = gw_alarm_find(gw, r->gate, name);
+		if (r->type[5] == '-') {
+			if (a != NULL)
+				a->active = 0;
+			return;
+		}
+		if (a == NULL) {
+			if (gw->nalarms >= GW_ALARMS_MAX)
+				return;
+			a = &gw->alarms[gw->nalarms++];
+			memset(a, 0, sizeof(*a));
+			a->id = ++gw->next_alarm;
+			gw_copy(a->gate, sizeof(a->gate), r->gate);
+			gw_copy(a->name, sizeof(a->name), name);
+		}
+		a->active = !gw_alarm_condition(name);
+		a->count++;
+		a->at = r->time_us;
+		gw_copy(a->detail, sizeof(a->detail), colon + 2);
+		return;
+	}
+	if (strcmp(r->type, "ack") != 0)
+		return;
+	/* "#ID GATE/NAME[ (condition still present)]": ids restart, names do not */
+	if ((sp = strchr(r->text, ' ')) == NULL || (slash = strchr(sp, '/')) == NULL)
+		return;
+	gw_fmt(gate, sizeof(gate), "%.*s", (int)(slash - sp - 1), sp + 1);
+	gw_fmt(name, sizeof(name), "%.*s", (int)strcspn(slash + 1, " "), slash + 1);
+	a = gw_alarm_find(gw, strcmp(gate, "gateway") == 0 ? "" : gate, name);
+	if (a != NULL)
+		*a = gw->alarms[--gw->nalarms];
+}
+
 /* Manual changes: journal first (with who and why), act in the callback. */
 struct gw_change {
 	struct gw	*gw;
@@ -1983,7 +2035,7 @@ main(int argc, char **argv)
 	}
 	if ((gw->st = state_new()) == NULL)
 		return 1;
-	struct state_replay sr;
+	struct state_replay sr = { .each = gw_alarm_replay, .each_ctx = gw };
 	if (state_replay(gw->st, gw->pol, gw->journal_dir, &sr, err,
 	    sizeof(err)) == -1) {
 		gw_log(LOG_ERR, "journal %s: cannot rebuild state: %s",

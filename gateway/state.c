@@ -459,7 +459,8 @@ state_replay(struct state *st, const struct policy *pol, const char *dir,
 	struct journal_record *r;
 	int rc;
 
-	memset(sr, 0, sizeof(*sr));
+	sr->records = sr->passages = sr->last_seq = 0;
+	sr->mode[0] = '\0';
 	if ((r = malloc(sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -471,6 +472,8 @@ state_replay(struct state *st, const struct policy *pol, const char *dir,
 	while ((rc = journal_iter_next(it, r, err, errlen)) == 1) {
 		sr->records++;
 		sr->last_seq = r->seq;
+		if (sr->each != NULL)
+			sr->each(sr->each_ctx, r);
 		if (strcmp(r->type, "passage") == 0) {
 			state_passage(st, pol, r->cred, r->holder, r->zone_from,
 			    r->zone_to, r->time_us / 1000000);

@@ -62,10 +62,17 @@ size_t	state_zones(const struct state *, struct state_zone_count **out);
 
 /* Replay a journal directory: passages, recent taps, and the last mode.
  * 0 with counts, or -1 with why (damage is reported, not skipped). */
+struct journal_record;
+
 struct state_replay {
 	uint64_t	records, passages, last_seq;
 	char		mode[32];	/* "" if no mode record */
+	/* optional: also shown every record, in order (the daemon rebuilds
+	 * its open alarms from the same single pass) */
+	void		(*each)(void *ctx, const struct journal_record *);
+	void		*each_ctx;
 };
+/* sr->each and sr->each_ctx are read; the counters are filled in. */
 int	state_replay(struct state *, const struct policy *, const char *dir,
 	    struct state_replay *, char *err, size_t errlen);
 

@@ -175,7 +175,7 @@ test_replay(void **st)
 	struct state *s = state_new();
 	struct journal *j;
 	struct journal_record r;
-	struct state_replay sr;
+	struct state_replay sr = { 0 };
 	char dir[] = "/tmp/test_state.XXXXXX", err[256];
 	static const struct { const char *type, *cred, *from, *to, *dec, *mode; } recs[] = {
 		{ "start", "", "", "", "", "" },

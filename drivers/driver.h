@@ -30,7 +30,13 @@ enum driver_event_type {
 	DRIVER_EV_SENSOR,	/* door contact, passage beam, REX, tamper */
 	DRIVER_EV_INPUT,	/* a site input changed (fire alarm) */
 	DRIVER_EV_OFFLINE,	/* the device stopped answering */
-	DRIVER_EV_ONLINE	/* ... and is back */
+	DRIVER_EV_ONLINE,	/* ... and is back */
+	DRIVER_EV_ALARM,	/* the device is refused or attacked: alarm
+				 * named by id (TEXT), detail in text;
+				 * value 1 raised, 0 cleared */
+	DRIVER_EV_NOTICE	/* a line for the operational log (text); with
+				 * a tag, the outcome of a request: value 0
+				 * done, 1 failed */
 };
 
 enum driver_sensor {
@@ -48,6 +54,7 @@ enum driver_id_format {
 
 #define DRIVER_ID_MAX	32
 #define DRIVER_PIN_MAX	16
+#define DRIVER_TEXT_MAX	96
 
 struct driver_event {
 	uint8_t		type;		/* enum driver_event_type */
@@ -63,9 +70,14 @@ struct driver_event {
 	char		pin[DRIVER_PIN_MAX];	/* digits, not NUL-terminated */
 	uint32_t	tag;		/* correlation for injected events (sim) */
 	int64_t		time_us;	/* when the hardware saw it, UTC */
+	char		text[DRIVER_TEXT_MAX];	/* ALARM / NOTICE: printable,
+						 * NUL-terminated */
 };
 
-enum driver_cmd_type { DRIVER_CMD_LOCK = 1, DRIVER_CMD_UNLOCK };
+/* GRANT / DENY go to readers: show and sound the decision (LED, buzzer);
+ * a reader without them returns <0, which the core ignores. */
+enum driver_cmd_type { DRIVER_CMD_LOCK = 1, DRIVER_CMD_UNLOCK,
+	DRIVER_CMD_GRANT, DRIVER_CMD_DENY };
 
 struct driver_cmd {
 	uint8_t		type;		/* enum driver_cmd_type */
@@ -114,5 +126,7 @@ int	driver_event_check(const struct driver_event *ev);
 int	driver_event_id(const struct driver_event *ev, char *buf, size_t len);
 
 extern const struct driver driver_sim;
+extern const struct driver driver_osdp;
+extern const struct driver driver_gpio;
 
 #endif

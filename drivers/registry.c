@@ -107,6 +107,26 @@ driver_event_check(const struct driver_event *ev)
 	case DRIVER_EV_OFFLINE:
 	case DRIVER_EV_ONLINE:
 		return 0;
+	case DRIVER_EV_ALARM:
+	case DRIVER_EV_NOTICE:
+		if (memchr(ev->text, '\0', sizeof(ev->text)) == NULL ||
+		    ev->value > 1)
+			return -1;
+		for (const char *p = ev->text; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				return -1;
+		if (ev->type == DRIVER_EV_ALARM) {
+			/* the alarm's name: [a-z0-9-], 1..31 bytes */
+			if (ev->id_format != DRIVER_ID_TEXT || ev->id_len == 0 ||
+			    ev->id_len > 31)
+				return -1;
+			for (size_t i = 0; i < ev->id_len; i++)
+				if (!((ev->id[i] >= 'a' && ev->id[i] <= 'z') ||
+				    (ev->id[i] >= '0' && ev->id[i] <= '9') ||
+				    ev->id[i] == '-'))
+					return -1;
+		}
+		return 0;
 	default:
 		return -1;
 	}

@@ -18,8 +18,11 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1744,6 +1747,93 @@ gw_flood_step(struct gw_flood *f)
 		event_active(f->ev, 0, 0);	/* more next loop turn */
 }
 
+/*
+ * Online verify walks the journal on a thread of its own, up to the durable
+ * seq at the moment it was asked: ten million records take tens of seconds,
+ * and no tap may wait for an auditor. The answer comes back to the loop
+ * through a pipe.
+ */
+struct gw_verify {
+	struct gw		*gw;
+	uint64_t		 client;
+	uint64_t		 upto;
+	char			 dir[PATH_MAX];
+	int			 fds[2];
+	pthread_t		 thread;
+	struct event		*ev;
+	int			 rc;
+	struct journal_summary	 s;
+	char			 err[512];
+};
+
+static void *
+gw_verify_thread(void *arg)
+{
+	struct gw_verify *v = arg;
+	char b = 'v';
+
+	v->rc = journal_verify_upto(v->dir, v->upto, &v->s, v->err,
+	    sizeof(v->err));
+	while (write(v->fds[1], &b, 1) == -1 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void
+gw_verify_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_verify *v = arg;
+	struct ctl_client *c;
+	char b;
+
+	(void)what;
+	if (read(fd, &b, 1) != 1)
+		return;
+	pthread_join(v->thread, NULL);
+	if ((c = ctl_client_find(v->gw->ctl, v->client)) != NULL) {
+		if (v->rc == 0)
+			ctl_ok(c, "journal intact: %llu records (seq %llu to %llu)",
+			    (unsigned long long)v->s.count,
+			    (unsigned long long)v->s.first_seq,
+			    (unsigned long long)v->s.last_seq);
+		else
+			ctl_err(c, "EIO", "journal broken at seq %llu: %s",
+			    (unsigned long long)v->s.bad_seq, v->err);
+	}
+	event_free(v->ev);
+	close(v->fds[0]);
+	close(v->fds[1]);
+	free(v);
+}
+
+static int
+gw_verify_start(struct gw *gw, struct ctl_client *c)
+{
+	struct gw_verify *v = calloc(1, sizeof(*v));
+
+	if (v == NULL || pipe2(v->fds, O_CLOEXEC) == -1) {
+		free(v);
+		ctl_err(c, "ENOMEM", "cannot start a verification");
+		return CTL_DONE;
+	}
+	v->gw = gw;
+	v->client = ctl_client_id(c);
+	v->upto = journal_durable_seq(gw->j);
+	gw_copy(v->dir, sizeof(v->dir), gw->journal_dir);
+	if ((v->ev = event_new(gw->base, v->fds[0], EV_READ, gw_verify_done,
+	    v)) == NULL || event_add(v->ev, NULL) == -1 ||
+	    pthread_create(&v->thread, NULL, gw_verify_thread, v) != 0) {
+		if (v->ev != NULL)
+			event_free(v->ev);
+		close(v->fds[0]);
+		close(v->fds[1]);
+		free(v);
+		ctl_err(c, "EAGAIN", "cannot start a verification");
+		return CTL_DONE;
+	}
+	return CTL_PENDING;
+}
+
 /* Audit export streamed from the journal, up to what is durable. */
 struct gw_export {
 	struct gw		*gw;
@@ -1798,19 +1888,8 @@ gw_cmd_audit(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 {
 	char err[512], hdr[512];
 
-	if (rq->argc >= 2 && strcmp(rq->argv[1], "verify") == 0) {
-		uint64_t count = 0, bad = 0;
-		/* nothing is being written while the loop is here */
-		commit_drain(gw->commit);
-		if (journal_verify(gw->journal_dir, &count, &bad, err,
-		    sizeof(err)) == 0)
-			ctl_ok(c, "journal intact: %llu records",
-			    (unsigned long long)count);
-		else
-			ctl_err(c, "EIO", "journal broken at seq %llu: %s",
-			    (unsigned long long)bad, err);
-		return CTL_DONE;
-	}
+	if (rq->argc >= 2 && strcmp(rq->argv[1], "verify") == 0)
+		return gw_verify_start(gw, c);
 	if (rq->argc >= 2 && strcmp(rq->argv[1], "export") == 0) {
 		struct gw_export *x = calloc(1, sizeof(*x));
 		if (x == NULL) {

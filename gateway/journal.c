@@ -1225,6 +1225,13 @@ int
 journal_verify_summary(const char *dir, struct journal_summary *s,
     char *err, size_t errlen)
 {
+	return journal_verify_upto(dir, UINT64_MAX, s, err, errlen);
+}
+
+int
+journal_verify_upto(const char *dir, uint64_t upto, struct journal_summary *s,
+    char *err, size_t errlen)
+{
 	struct journal_iter *it;
 	struct journal_record r;
 	int k;
@@ -1238,6 +1245,12 @@ journal_verify_summary(const char *dir, struct journal_summary *s,
 			s->first_seq = r.seq;
 		s->last_seq = r.seq;
 		memcpy(s->last_hash, r.hash, 32);
+		/* a live journal: what lies past the durable seq may be half
+		 * written, and is not evidence yet */
+		if (r.seq >= upto) {
+			k = 0;
+			break;
+		}
 	}
 	if (it->anchored) {
 		s->anchor_seq = it->first_seq;

@@ -91,6 +91,9 @@ struct journal_summary {
 };
 int	 journal_verify_summary(const char *dir, struct journal_summary *,
 	    char *err, size_t errlen);
+/* The same, stopping after seq `upto` (a running daemon's durable seq). */
+int	 journal_verify_upto(const char *dir, uint64_t upto,
+	    struct journal_summary *, char *err, size_t errlen);
 
 /* Export helpers: one record as a JSON object line / a CSV row (with
  * journal_csv_header first). Each ends with its line terminator ("\n" for

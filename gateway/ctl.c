@@ -231,6 +231,8 @@ struct ctl_server {
 	struct evconnlistener	*lev;
 	char			 path[108];
 	char			 groups[3][64];
+	gid_t			 gids[3];	/* resolved once, at start */
+	int			 have_gid[3];
 	struct ctl_handler	 h;
 	uint64_t		 next_id;
 	size_t			 nclients;
@@ -503,14 +505,21 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		ctl_client_free(arg);
 }
 
-/* Which roles the peer holds, from its uid's groups. */
+/*
+ * Which roles the peer holds. Its groups come from the kernel with the
+ * connection (SO_PEERGROUPS: the groups the process really runs with), and
+ * the role groups' ids were resolved when the server started, so accepting
+ * a client never waits on a directory service. Only the display name of the
+ * uid is looked up (getpwuid), for the journal's "who".
+ */
 static unsigned
-ctl_peer_roles(struct ctl_server *srv, uid_t uid, gid_t gid, char *actor,
-    size_t alen)
+ctl_peer_roles(struct ctl_server *srv, int fd, uid_t uid, gid_t gid,
+    char *actor, size_t alen)
 {
 	struct passwd *pw;
 	gid_t groups[256];
-	int ngroups = 0;
+	socklen_t glen = sizeof(groups) - sizeof(groups[0]);
+	int ngroups = 1;
 	unsigned roles = 0;
 	static const unsigned bits[3] = { CTL_ROLE_STAFF, CTL_ROLE_ADMIN,
 	    CTL_ROLE_AUDITOR };
@@ -520,19 +529,15 @@ ctl_peer_roles(struct ctl_server *srv, uid_t uid, gid_t gid, char *actor,
 	    pw ? pw->pw_name : "?");
 	if (uid == 0)
 		return CTL_ROLE_STAFF | CTL_ROLE_ADMIN | CTL_ROLE_AUDITOR;
-	groups[ngroups++] = gid;
-	if (pw != NULL) {
-		int n = 255;
-		if (getgrouplist(pw->pw_name, pw->pw_gid, groups + 1, &n) != -1)
-			ngroups += n;
-	}
+	groups[0] = gid;
+	/* more than 255 groups: the rest are not seen, and grant nothing */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups + 1, &glen) == 0)
+		ngroups += (int)(glen / sizeof(groups[0]));
 	for (int r = 0; r < 3; r++) {
-		struct group *gr;
-		if (srv->groups[r][0] == '\0' ||
-		    (gr = getgrnam(srv->groups[r])) == NULL)
+		if (!srv->have_gid[r])
 			continue;
 		for (int i = 0; i < ngroups; i++)
-			if (groups[i] == gr->gr_gid)
+			if (groups[i] == srv->gids[r])
 				roles |= bits[r];
 	}
 	return roles;
@@ -562,7 +567,7 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->id = ++srv->next_id;
 	c->uid = uc.uid;
 	c->gid = uc.gid;
-	c->roles = ctl_peer_roles(srv, uc.uid, uc.gid, c->actor,
+	c->roles = ctl_peer_roles(srv, fd, uc.uid, uc.gid, c->actor,
 	    sizeof(c->actor));
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -602,9 +607,17 @@ ctl_listen(struct event_base *base, const char *path,
 	srv->base = base;
 	srv->h = *h;
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
-	for (int r = 0; r < 3; r++)
+	for (int r = 0; r < 3; r++) {
 		snprintf(srv->groups[r], sizeof(srv->groups[r]), "%s",
 		    groups[r] ? groups[r] : "");
+		if (srv->groups[r][0] != '\0') {
+			struct group *gr = getgrnam(srv->groups[r]);
+			if (gr != NULL) {
+				srv->gids[r] = gr->gr_gid;
+				srv->have_gid[r] = 1;
+			}
+		}
+	}
 	TAILQ_INIT(&srv->clients);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {

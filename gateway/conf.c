@@ -47,12 +47,17 @@ struct parser {
 
 static const char *const top_keywords[] = {
 	"gateway", "policy", "journal", "socket", "role", "input", "gate",
+	"sync",
 };
 static const char *const gate_keywords[] = {
 	"policy-gate", "reader", "exit-reader", "sensors", "lock", "fail",
 };
 static const char *const journal_keywords[] = {
 	"segment", "retain", "retain-age",
+};
+static const char *const sync_keywords[] = {
+	"server", "address", "port", "ca", "cert", "key", "window",
+	"ack-timeout", "retry-max", "backlog-alarm",
 };
 static const char *const role_names[CONF_ROLE__COUNT] = {
 	"staff", "admin", "auditor",
@@ -677,6 +682,129 @@ conf_journal(struct parser *ps, const struct tok *kw)
 		conf_next(ps);
 }
 
+/* A number in [lo, hi], with an optional unit suffix ("10s"). */
+static int
+conf_uint(const char *v, const char *unit, uint64_t lo, uint64_t hi,
+    uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || (strcmp(end, "") != 0 && strcmp(end, unit) != 0) ||
+	    n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* sync { server NAME; [address A;] [port N;] ca F; cert F; key F; ... } */
+static void
+conf_sync(struct parser *ps, const struct tok *kw)
+{
+	struct conf_sync *sy = &ps->conf->sync;
+	int seen_ca = 0, seen_cert = 0, seen_key = 0;
+
+	if (sy->set)
+		conf_error(ps, kw, "C003", "sync given twice");
+	sy->set = 1;
+	sy->loc.line = kw->line;
+	sy->loc.col = kw->col;
+	if (ps->tok.type != T_LBRACE) {
+		conf_error(ps, &ps->tok, "C001", "expected '{' after sync");
+		conf_skip(ps);
+		return;
+	}
+	conf_next(ps);
+	while (ps->tok.type != T_RBRACE && ps->tok.type != T_EOF) {
+		struct tok k = ps->tok, vt;
+		char v[CONF_PATH_MAX], *path = NULL;
+		uint64_t n;
+
+		if (k.type != T_WORD) {
+			if (k.type != T_BAD)
+				conf_error(ps, &k, "C001", "expected a sync "
+				    "setting, got %s", conf_tokname(&k));
+			conf_skip(ps);
+			continue;
+		}
+		conf_next(ps);
+		if (conf_value(ps, "a value", v, sizeof(v), &vt) == -1)
+			continue;
+		if (strcmp(k.s, "server") == 0 || strcmp(k.s, "address") == 0) {
+			char *dst = k.s[0] == 's' ? sy->server : sy->address;
+			if (strlen(v) >= sizeof(sy->server) || v[0] == '\0') {
+				conf_error(ps, &vt, "C006", "bad host name '%s'",
+				    v);
+				conf_skip(ps);
+				continue;
+			}
+			snprintf(dst, sizeof(sy->server), "%s", v);
+		} else if (strcmp(k.s, "ca") == 0) {
+			path = sy->ca;
+			seen_ca = 1;
+		} else if (strcmp(k.s, "cert") == 0) {
+			path = sy->cert;
+			seen_cert = 1;
+		} else if (strcmp(k.s, "key") == 0) {
+			path = sy->key;
+			seen_key = 1;
+		} else if (strcmp(k.s, "port") == 0 ||
+		    strcmp(k.s, "window") == 0 ||
+		    strcmp(k.s, "ack-timeout") == 0 ||
+		    strcmp(k.s, "retry-max") == 0 ||
+		    strcmp(k.s, "backlog-alarm") == 0) {
+			int w = k.s[0] == 'w', a = k.s[0] == 'a',
+			    r = k.s[0] == 'r', b = k.s[0] == 'b';
+			if (conf_uint(v, a || r ? "s" : "", 1, w ? 4096 :
+			    a || r ? 3600 : b ? UINT32_MAX : 65535, &n) == -1) {
+				conf_error(ps, &vt, "C006", "bad %s '%s' (%s)",
+				    k.s, v, w ? "1..4096 records" : a || r ?
+				    "seconds, like 10s" : b ? "a record count" :
+				    "a TCP port");
+				conf_skip(ps);
+				continue;
+			}
+			if (w)
+				sy->window = (uint32_t)n;
+			else if (a)
+				sy->ack_timeout_s = (uint32_t)n;
+			else if (r)
+				sy->retry_max_s = (uint32_t)n;
+			else if (b)
+				sy->backlog_alarm = n;
+			else
+				sy->port = (uint16_t)n;
+		} else {
+			conf_unknown_keyword(ps, &k, "a sync block",
+			    sync_keywords, NELEM(sync_keywords));
+			conf_skip(ps);
+			continue;
+		}
+		if (path != NULL && conf_resolve(ps->file, v, path,
+		    CONF_PATH_MAX) == -1) {
+			conf_error(ps, &vt, "C006", "path too long");
+			conf_skip(ps);
+			continue;
+		}
+		conf_end(ps);
+	}
+	if (ps->tok.type == T_EOF) {
+		conf_error(ps, &ps->tok, "C001", "end of file inside sync "
+		    "block (missing '}')");
+		return;
+	}
+	if (!sy->server[0] || !seen_ca || !seen_cert || !seen_key)
+		conf_error(ps, kw, "C005", "sync needs server, ca, cert and "
+		    "key");
+	conf_next(ps);
+	if (ps->tok.type == T_SEMI)
+		conf_next(ps);
+}
+
 static void
 conf_statement(struct parser *ps)
 {
@@ -777,6 +905,8 @@ conf_statement(struct parser *ps)
 		conf_hw(ps, &k, &c->fire_alarm, DRIVER_INPUT, "input");
 	} else if (strcmp(k.s, "gate") == 0) {
 		conf_gate(ps, &k);
+	} else if (strcmp(k.s, "sync") == 0) {
+		conf_sync(ps, &k);
 	} else {
 		conf_unknown_keyword(ps, &k, "gateway.conf", top_keywords,
 		    NELEM(top_keywords));
@@ -932,6 +1062,21 @@ conf_print(const struct gateway_conf *c)
 		else
 			sbuf_printf(&b, "input fire-alarm %s;\n",
 			    c->fire_alarm.driver);
+	}
+	if (c->sync.set) {
+		const struct conf_sync *sy = &c->sync;
+		sbuf_printf(&b, "sync {\n\tserver \"%s\";\n", sy->server);
+		if (sy->address[0])
+			sbuf_printf(&b, "\taddress \"%s\";\n", sy->address);
+		sbuf_printf(&b, "\tport %u;\n\tca \"%s\";\n\tcert \"%s\";\n"
+		    "\tkey \"%s\";\n\twindow %u;\n\tack-timeout %us;\n"
+		    "\tretry-max %us;\n\tbacklog-alarm %llu;\n}\n",
+		    sy->port ? sy->port : 2514, sy->ca, sy->cert, sy->key,
+		    sy->window ? sy->window : 128,
+		    sy->ack_timeout_s ? sy->ack_timeout_s : 10,
+		    sy->retry_max_s ? sy->retry_max_s : 60,
+		    (unsigned long long)(sy->backlog_alarm ? sy->backlog_alarm :
+		    10000));
 	}
 	for (size_t i = 0; i < c->ngates; i++) {
 		const struct conf_gate *g = &c->gates[i];

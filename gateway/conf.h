@@ -46,6 +46,21 @@ struct conf_gate {
 	enum conf_fail	 fail;
 };
 
+/* sync { ... }: the central rsyslog over RELP/TLS (docs/gateway-conf.md) */
+struct conf_sync {
+	int		 set;
+	char		 server[256];	/* host name the certificate must carry */
+	char		 address[256];	/* connect here ("" = resolve server) */
+	uint16_t	 port;		/* default 2514 */
+	char		 ca[CONF_PATH_MAX], cert[CONF_PATH_MAX],
+			 key[CONF_PATH_MAX];	/* resolved */
+	uint32_t	 window;	/* records in flight, default 128 */
+	uint32_t	 ack_timeout_s;	/* default 10 */
+	uint32_t	 retry_max_s;	/* backoff cap, default 60 */
+	uint64_t	 backlog_alarm;	/* records unsent; default 10000 */
+	struct conf_loc	 loc;
+};
+
 struct gateway_conf {
 	char		*file;
 	char		 id[32];
@@ -57,6 +72,7 @@ struct gateway_conf {
 	char		 role_group[CONF_ROLE__COUNT][64];	/* "" = nobody */
 	struct conf_loc	 role_loc[CONF_ROLE__COUNT];
 	struct conf_hw	 fire_alarm;			/* optional input */
+	struct conf_sync sync;				/* optional */
 	struct conf_gate *gates;
 	size_t		 ngates;
 };

@@ -742,7 +742,7 @@ conf_sync(struct parser *ps, const struct tok *kw)
 				conf_skip(ps);
 				continue;
 			}
-			snprintf(dst, sizeof(sy->server), "%s", v);
+			memcpy(dst, v, strlen(v) + 1);	/* length checked */
 		} else if (strcmp(k.s, "ca") == 0) {
 			path = sy->ca;
 			seen_ca = 1;

@@ -179,6 +179,7 @@ static const struct {
 	{ "muster",	CTL_ROLE_AUDITOR, "auditor" },
 	{ "audit",	CTL_ROLE_AUDITOR, "auditor" },
 	{ "sim",	CTL_ROLE_ADMIN, "admin" },
+	{ "delegate",	CTL_ROLE_CONSOLE, "console" },
 };
 
 int
@@ -197,10 +198,11 @@ ctl_command_roles(const char *cmd, const char **name)
 const char *
 ctl_roles_text(unsigned roles, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s",
+	snprintf(buf, len, "%s%s%s%s%s",
 	    roles & CTL_ROLE_STAFF ? "staff " : "",
 	    roles & CTL_ROLE_ADMIN ? "admin " : "",
 	    roles & CTL_ROLE_AUDITOR ? "auditor " : "",
+	    roles & CTL_ROLE_CONSOLE ? "console " : "",
 	    roles == 0 ? "none" : "");
 	if (roles != 0 && len > 0)
 		buf[strlen(buf) - 1] = '\0';
@@ -218,6 +220,7 @@ struct ctl_client {
 	gid_t			 gid;
 	unsigned		 roles;
 	char			 actor[96];
+	int			 delegated;	/* speaks for someone (delegate) */
 	int			 busy;		/* a request is in progress */
 	int			 closing;	/* close once flushed */
 	int			 watching, watch_json;
@@ -233,6 +236,8 @@ struct ctl_server {
 	char			 groups[3][64];
 	gid_t			 gids[3];	/* resolved once, at start */
 	int			 have_gid[3];
+	gid_t			 console_gid;	/* may delegate */
+	int			 have_console_gid;
 	struct ctl_handler	 h;
 	uint64_t		 next_id;
 	size_t			 nclients;
@@ -408,6 +413,61 @@ ctl_hangup(struct ctl_client *c, const char *code, const char *why)
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
+/*
+ * "delegate NAME ROLE[,ROLE]": the console has signed NAME in and speaks
+ * for them. Once per connection, and never upwards from a delegated one:
+ * the roles are replaced, not added, so the person gets exactly the
+ * checks gatectl would apply to them, and the journal names them and the
+ * console's uid.
+ */
+static void
+ctl_delegate(struct ctl_client *c, const struct ctl_request *req)
+{
+	unsigned roles = 0;
+	const char *p;
+	char have[64];
+
+	if (c->delegated) {
+		ctl_err(c, "EPERM", "this connection already speaks for someone");
+		return;
+	}
+	if (req->argc != 3 || req->argv[1][0] == '\0' ||
+	    strlen(req->argv[1]) > 32 ||
+	    strspn(req->argv[1], "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != strlen(req->argv[1])) {
+		ctl_err(c, "EINVAL", "usage: delegate NAME ROLE[,ROLE] (NAME: "
+		    "1-32 of A-Z a-z 0-9 . _ @ -)");
+		return;
+	}
+	for (p = req->argv[2]; *p; ) {
+		size_t n = strcspn(p, ",");
+		if (n == 5 && strncmp(p, "staff", 5) == 0)
+			roles |= CTL_ROLE_STAFF;
+		else if (n == 5 && strncmp(p, "admin", 5) == 0)
+			roles |= CTL_ROLE_ADMIN;
+		else if (n == 7 && strncmp(p, "auditor", 7) == 0)
+			roles |= CTL_ROLE_AUDITOR;
+		else {
+			ctl_err(c, "EINVAL", "unknown role '%.*s' (staff, admin, "
+			    "auditor)", (int)(n > 32 ? 32 : n), p);
+			return;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (roles == 0) {
+		ctl_err(c, "EINVAL", "delegate needs at least one role");
+		return;
+	}
+	c->delegated = 1;
+	c->roles = roles;
+	snprintf(c->actor, sizeof(c->actor), "%s via console uid %u",
+	    req->argv[1], (unsigned)c->uid);
+	ctl_ok(c, "speaking for %s roles=%s", req->argv[1],
+	    ctl_roles_text(roles, have, sizeof(have)));
+}
+
 static void
 ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 {
@@ -430,6 +490,10 @@ ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 		ctl_err(c, "EPERM", "'%s' needs the %s role; uid %u has %s",
 		    req.argv[0], rname, (unsigned)c->uid,
 		    ctl_roles_text(c->roles, have, sizeof(have)));
+		return;
+	}
+	if (strcmp(req.argv[0], "delegate") == 0) {
+		ctl_delegate(c, &req);
 		return;
 	}
 	if (strcmp(req.argv[0], "ping") == 0) {
@@ -528,7 +592,8 @@ ctl_peer_roles(struct ctl_server *srv, int fd, uid_t uid, gid_t gid,
 	snprintf(actor, alen, "uid %u (%s)", (unsigned)uid,
 	    pw ? pw->pw_name : "?");
 	if (uid == 0)
-		return CTL_ROLE_STAFF | CTL_ROLE_ADMIN | CTL_ROLE_AUDITOR;
+		return CTL_ROLE_STAFF | CTL_ROLE_ADMIN | CTL_ROLE_AUDITOR |
+		    CTL_ROLE_CONSOLE;
 	groups[0] = gid;
 	/* more than 255 groups: the rest are not seen, and grant nothing */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups + 1, &glen) == 0)
@@ -540,6 +605,9 @@ ctl_peer_roles(struct ctl_server *srv, int fd, uid_t uid, gid_t gid,
 			if (groups[i] == srv->gids[r])
 				roles |= bits[r];
 	}
+	for (int i = 0; srv->have_console_gid && i < ngroups; i++)
+		if (groups[i] == srv->console_gid)
+			roles |= CTL_ROLE_CONSOLE;
 	return roles;
 }
 
@@ -646,6 +714,19 @@ fail:
 	close(fd);
 	free(srv);
 	return NULL;
+}
+
+void
+ctl_set_console_group(struct ctl_server *srv, const char *group)
+{
+	struct group *gr;
+
+	srv->have_console_gid = 0;
+	if (group != NULL && group[0] != '\0' &&
+	    (gr = getgrnam(group)) != NULL) {
+		srv->console_gid = gr->gr_gid;
+		srv->have_console_gid = 1;
+	}
 }
 
 void

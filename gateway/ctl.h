@@ -19,6 +19,12 @@
  * Roles come from the peer's credentials (SO_PEERCRED), never from the
  * request: root is admin; admin may do everything; otherwise membership
  * of the Unix group gateway.conf names for staff / admin / auditor.
+ *
+ * Delegation (the web console, docs/console.md): a peer in the console
+ * group (or root) may send "delegate NAME ROLE[,ROLE]" once, first on its
+ * connection. From then on the connection holds exactly those roles and
+ * its actor is "NAME via console uid U", so every later request goes
+ * through the same role checks and journal fields as one from gatectl.
  */
 #ifndef GATEWAY_CTL_H
 #define GATEWAY_CTL_H
@@ -34,6 +40,7 @@
 #define CTL_ROLE_STAFF		0x1
 #define CTL_ROLE_ADMIN		0x2
 #define CTL_ROLE_AUDITOR	0x4
+#define CTL_ROLE_CONSOLE	0x8	/* may speak for a signed-in person */
 #define CTL_ROLE_ANY		0x0	/* no role needed */
 
 struct ctl_request {
@@ -77,6 +84,8 @@ struct ctl_server *ctl_listen(struct event_base *, const char *path,
 	    const char *const groups[3], const struct ctl_handler *,
 	    char *err, size_t errlen);
 void	ctl_close(struct ctl_server *);
+/* The Unix group whose members may delegate ("" = only root). */
+void	ctl_set_console_group(struct ctl_server *, const char *group);
 /* A client by id, or NULL if it has gone. */
 struct ctl_client *ctl_client_find(struct ctl_server *, uint64_t id);
 uint64_t ctl_client_id(const struct ctl_client *);

@@ -66,3 +66,17 @@ if [ -n "$rate" ] && [ "$rate" -ge 20000 ]; then echo "target >= 20,000 events/s
 else echo "target >= 20,000 events/s: NOT met"; fi
 "$GCTL" --socket "$SOCK" audit verify
 kill -TERM "$PID"; wait "$PID" || true; PID=
+
+echo "== restart after kill -9: time until it answers again (state rebuilt from the journal)"
+"$GWD" -d -c "$B/gateway.conf" --journal "$B/journal" --socket "$SOCK" 2>> "$B/log" &
+PID=$!
+until "$GCTL" --socket "$SOCK" ping >/dev/null 2>&1; do sleep 0.05; done
+kill -9 "$PID"; wait "$PID" 2>/dev/null || true; PID=
+t0=$(date +%s%N)
+"$GWD" -d -c "$B/gateway.conf" --journal "$B/journal" --socket "$SOCK" 2>> "$B/log" &
+PID=$!
+until "$GCTL" --socket "$SOCK" ping >/dev/null 2>&1; do sleep 0.01; done
+t1=$(date +%s%N)
+n=$(sed -n 's/.*rebuilt from \([0-9]*\) records.*/\1/p' "$B/log" | tail -1)
+echo "restart: $(( (t1 - t0) / 1000000 )) ms to answer, $n records replayed"
+kill -TERM "$PID"; wait "$PID" || true; PID=

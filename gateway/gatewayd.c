@@ -1237,14 +1237,23 @@ gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
 	for (size_t i = 0; i < nz; i++)
 		ctl_data(c, "%s\"%s\":%lld", i ? "," : "", zs[i].zone,
 		    (long long)zs[i].count);
+	/* every zone with a limit, so a screen can show "3 / 10" and "0 / 10" */
+	ctl_data(c, "},\"capacity\":{");
+	for (uint32_t z = 0, k = 0; z < policy_count(gw->pol,
+	    POLICY_COUNT_ZONES); z++)
+		if (policy_zone_capacity(gw->pol, z) != 0)
+			ctl_data(c, "%s\"%s\":%u", k++ ? "," : "",
+			    policy_zone_name(gw->pol, z),
+			    policy_zone_capacity(gw->pol, z));
 	ctl_data(c, "},\"alarms\":[");
 	for (size_t i = 0; i < gw->nalarms; i++) {
 		struct gw_alarm *al = &gw->alarms[i];
 		gw_json_str(a, sizeof(a), al->detail);
+		gw_time(gw, al->at, t, sizeof(t));
 		ctl_data(c, "%s{\"id\":%llu,\"gate\":\"%s\",\"name\":\"%s\","
-		    "\"active\":%s,\"count\":%u,\"detail\":%s}", i ? "," : "",
-		    (unsigned long long)al->id, al->gate, al->name,
-		    al->active ? "true" : "false", al->count, a);
+		    "\"active\":%s,\"count\":%u,\"at\":\"%s\",\"detail\":%s}",
+		    i ? "," : "", (unsigned long long)al->id, al->gate, al->name,
+		    al->active ? "true" : "false", al->count, t, a);
 	}
 	ctl_data(c, "]}");
 	ctl_ok(c, "%s", "");

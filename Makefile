@@ -123,6 +123,12 @@ bench: deps $(BENCHES) $(BINS)
 demo: deps $(BINS)
 	$(Q)sh examples/demo.sh
 
+# A development PKI (venue CA, server "localhost", gateway gw-dev-01) under
+# build/certs; see certs/README.md. Never for production.
+certs: deps
+	$(Q)if [ -f $(B)/certs/ca/venue-ca.pem ]; then echo "$(B)/certs exists"; \
+		else sh certs/venue-pki.sh $(B)/certs dev; fi
+
 clean:
 	rm -rf $(B)
 

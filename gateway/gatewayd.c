@@ -43,6 +43,7 @@
 #include "gateway/journal.h"
 #include "gateway/policyio.h"
 #include "gateway/state.h"
+#include "gateway/sync.h"
 #include "policy/policy.h"
 
 #define GW_ALARMS_MAX	512
@@ -122,6 +123,11 @@ struct gw {
 	uint32_t		 next_tag;
 	struct event		*sig_hup, *sig_term, *sig_int;
 	int			 stopping;
+	struct sync		*sync;		/* central rsyslog, own thread */
+	struct event		*sync_ev;	/* watches it: log, alarms */
+	char			 sync_err[200];
+	uint64_t		 sync_lost;
+	int			 sync_backlog;	/* alarm raised */
 };
 
 static int gw_debug;
@@ -293,7 +299,8 @@ gw_alarm_condition(const char *name)
 	    strcmp(name, "lock-fault") == 0 ||
 	    strcmp(name, "journal-failure") == 0 ||
 	    strcmp(name, "fire-alarm") == 0 ||
-	    strcmp(name, "input-offline") == 0;
+	    strcmp(name, "input-offline") == 0 ||
+	    strcmp(name, "sync-backlog") == 0;
 }
 
 static struct gw_alarm *
@@ -1154,6 +1161,90 @@ gw_json_str(char *buf, size_t len, const char *s)
 	return o;
 }
 
+/* ---- central sync: watched once a second from the loop ---- */
+
+static void
+gw_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *gw = arg;
+	struct sync_status st;
+	uint64_t limit = gw->conf->sync.backlog_alarm ?
+	    gw->conf->sync.backlog_alarm : 10000;
+	char d[256];
+
+	(void)fd;
+	(void)what;
+	sync_status(gw->sync, &st);
+	if (strcmp(st.error, gw->sync_err) != 0) {
+		gw_copy(gw->sync_err, sizeof(gw->sync_err), st.error);
+		if (st.error[0])
+			gw_log(LOG_WARNING, "sync %s: %s", st.server, st.error);
+	}
+	if (!gw->sync_backlog && st.backlog >= limit) {
+		gw->sync_backlog = 1;
+		gw_fmt(d, sizeof(d), "%llu records not yet at %s (alarm at "
+		    "%llu)%s%s", (unsigned long long)st.backlog, st.server,
+		    (unsigned long long)limit, st.error[0] ? ": " : "", st.error);
+		gw_alarm(gw, "", "sync-backlog", 1, d);
+	} else if (gw->sync_backlog && st.backlog < limit / 2) {
+		gw->sync_backlog = 0;
+		gw_fmt(d, sizeof(d), "backlog down to %llu",
+		    (unsigned long long)st.backlog);
+		gw_alarm(gw, "", "sync-backlog", 0, d);
+	}
+	if (st.lost > gw->sync_lost) {
+		gw_fmt(d, sizeof(d), "%llu records deleted by retention before "
+		    "they reached %s", (unsigned long long)(st.lost -
+		    gw->sync_lost), st.server);
+		gw->sync_lost = st.lost;
+		gw_alarm(gw, "", "sync-loss", 1, d);
+	}
+}
+
+static void
+gw_sync_status_text(struct gw *gw, struct ctl_client *c)
+{
+	struct sync_status st;
+	char t[64];
+
+	if (gw->sync == NULL) {
+		ctl_data(c, "sync: not configured");
+		return;
+	}
+	sync_status(gw->sync, &st);
+	ctl_data(c, "sync %s: %s, acked seq %llu, backlog %llu, in flight "
+	    "%llu, %llu sent since start", st.server, st.connected ?
+	    "connected" : st.phase, (unsigned long long)st.acked,
+	    (unsigned long long)st.backlog, (unsigned long long)st.inflight,
+	    (unsigned long long)st.acked_total);
+	if (st.error[0]) {
+		gw_time(gw, st.error_us, t, sizeof(t));
+		ctl_data(c, "  last error (%s): %s", t, st.error);
+	}
+}
+
+static void
+gw_sync_status_json(struct gw *gw, struct ctl_client *c)
+{
+	struct sync_status st;
+	char srv[400], e[420];
+
+	if (gw->sync == NULL) {
+		ctl_data(c, ",\"sync\":null");
+		return;
+	}
+	sync_status(gw->sync, &st);
+	gw_json_str(srv, sizeof(srv), st.server);
+	gw_json_str(e, sizeof(e), st.error);
+	ctl_data(c, ",\"sync\":{\"server\":%s,\"connected\":%s,\"phase\":"
+	    "\"%s\",\"acked\":%llu,\"durable\":%llu,\"backlog\":%llu,"
+	    "\"inflight\":%llu,\"sent\":%llu,\"lost\":%llu,\"error\":%s}",
+	    srv, st.connected ? "true" : "false", st.phase,
+	    (unsigned long long)st.acked, (unsigned long long)st.durable,
+	    (unsigned long long)st.backlog, (unsigned long long)st.inflight,
+	    (unsigned long long)st.acked_total, (unsigned long long)st.lost, e);
+}
+
 static void
 gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
 {
@@ -1172,6 +1263,7 @@ gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
 		    (unsigned long long)journal_last_seq(gw->j),
 		    (unsigned long long)journal_durable_seq(gw->j),
 		    gw->journal_dir);
+		gw_sync_status_text(gw, c);
 		ctl_data(c, "gates:");
 		for (size_t i = 0; i < gw->ngates; i++) {
 			struct gw_gate *gg = &gw->gates[i];
@@ -1233,7 +1325,9 @@ gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
 		    gate_unlocked(gg->g) ? "unlocked" : "locked", gg->from,
 		    gg->to, gg->cg->fail == CONF_FAIL_SAFE ? "safe" : "secure");
 	}
-	ctl_data(c, "],\"occupancy\":{");
+	ctl_data(c, "]");
+	gw_sync_status_json(gw, c);
+	ctl_data(c, ",\"occupancy\":{");
 	for (size_t i = 0; i < nz; i++)
 		ctl_data(c, "%s\"%s\":%lld", i ? "," : "", zs[i].zone,
 		    (long long)zs[i].count);
@@ -2087,6 +2181,18 @@ main(int argc, char **argv)
 		    gw->conf->socket);
 		printf("policy %s: %s; all %zu tests passed; hash %.16s\n",
 		    gw->conf->policy, summary, ntests, policy_hash(gw->pol));
+		if (gw->conf->sync.set) {
+			struct sync *sy = sync_new(&gw->conf->sync, gw->conf->id,
+			    jdir ? jdir : gw->conf->journal, NULL, err,
+			    sizeof(err));
+			if (sy == NULL) {
+				printf("sync: %s\n", err);
+				return 1;
+			}
+			sync_free(sy);
+			printf("sync: %s, certificates and key ok\n",
+			    gw->conf->sync.server);
+		}
 		policy_free(gw->pol);
 		conf_free(gw->conf);
 		free(gw);
@@ -2185,6 +2291,17 @@ main(int argc, char **argv)
 		gw_log(LOG_ERR, "control socket: %s", err);
 		return 1;
 	}
+	if (gw->conf->sync.set) {
+		struct timeval sec = { 1, 0 };
+		if ((gw->sync = sync_new(&gw->conf->sync, gw->conf->id,
+		    gw->journal_dir, gw->j, err, sizeof(err))) == NULL ||
+		    sync_start(gw->sync, err, sizeof(err)) == -1) {
+			gw_log(LOG_ERR, "sync: %s", err);
+			return 1;
+		}
+		gw->sync_ev = event_new(gw->base, -1, EV_PERSIST, gw_sync_cb, gw);
+		event_add(gw->sync_ev, &sec);
+	}
 	gw->sig_hup = evsignal_new(gw->base, SIGHUP, gw_sig_cb, gw);
 	gw->sig_term = evsignal_new(gw->base, SIGTERM, gw_sig_cb, gw);
 	gw->sig_int = evsignal_new(gw->base, SIGINT, gw_sig_cb, gw);
@@ -2216,6 +2333,11 @@ main(int argc, char **argv)
 	    gw->stopping ? " on signal" : "");
 	gw_submit(gw, &r, NULL, NULL);
 	rc = commit_drain(gw->commit) == 0 ? 0 : 1;
+	/* a moment to hand the central server what is durable */
+	sync_stop(gw->sync, 2000);
+	sync_free(gw->sync);
+	if (gw->sync_ev != NULL)
+		event_free(gw->sync_ev);
 	gw_log(LOG_NOTICE, "stopped at journal seq %llu",
 	    (unsigned long long)journal_durable_seq(gw->j));
 

@@ -382,6 +382,19 @@ body_build(struct journal_record *r, uint8_t *out)
 	return (size_t)(p - out);
 }
 
+void
+journal_rehash(const struct journal_record *r, uint8_t out[32])
+{
+	struct journal_record c = *r;
+	uint8_t body[BODY_MAX];
+
+	/* the copy's strings may be unterminated at full length: re-cut */
+	for (size_t i = 0; i < NSTR; i++)
+		((char *)&c + strfields[i].off)[strfields[i].size - 1] = '\0';
+	(void)body_build(&c, body);
+	memcpy(out, c.hash, 32);
+}
+
 /* Parse and check a body: canonical layout and its own hash. */
 static int
 body_parse(const uint8_t *b, size_t n, struct journal_record *r, char *why,

@@ -65,6 +65,10 @@ int	 journal_failed(struct journal *);	/* -errno of failed sync, or 0 */
 uint64_t journal_sync_count(const struct journal *);	/* batches written */
 void	 journal_close(struct journal *);
 
+/* The hash r would carry, from its fields and r->prev: checks a copy of a
+ * record held elsewhere (the central server's, gateway/central.c). */
+void	 journal_rehash(const struct journal_record *r, uint8_t out[32]);
+
 /* Reading, online or offline on a copied directory. */
 struct journal_iter;
 struct journal_iter *journal_iter_open(const char *dir, uint64_t from_seq,

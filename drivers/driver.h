@@ -55,6 +55,7 @@ enum driver_id_format {
 #define DRIVER_ID_MAX	32
 #define DRIVER_PIN_MAX	16
 #define DRIVER_TEXT_MAX	96
+#define DRIVER_ATS_MAX	32
 
 struct driver_event {
 	uint8_t		type;		/* enum driver_event_type */
@@ -72,6 +73,12 @@ struct driver_event {
 	int64_t		time_us;	/* when the hardware saw it, UTC */
 	char		text[DRIVER_TEXT_MAX];	/* ALARM / NOTICE: printable,
 						 * NUL-terminated */
+	/* TAP from an ISO 14443-A reader (zero otherwise): what the card
+	 * answered to activation, ATQA in the chip's byte order */
+	uint8_t		atqa[2];
+	uint8_t		sak;
+	uint8_t		ats_len;	/* bytes used in ats[] (longer ATS cut) */
+	uint8_t		ats[DRIVER_ATS_MAX];
 };
 
 /* GRANT / DENY go to readers: show and sound the decision (LED, buzzer);
@@ -126,6 +133,7 @@ int	driver_event_check(const struct driver_event *ev);
 int	driver_event_id(const struct driver_event *ev, char *buf, size_t len);
 
 extern const struct driver driver_sim;
+extern const struct driver driver_nfc;
 extern const struct driver driver_osdp;
 extern const struct driver driver_gpio;
 

@@ -10,6 +10,7 @@
 
 static const struct driver *const registry[] = {
 	&driver_sim,
+	&driver_nfc,
 };
 #define NDRIVERS	(sizeof(registry) / sizeof(registry[0]))
 
@@ -95,7 +96,7 @@ driver_event_check(const struct driver_event *ev)
 		for (size_t i = 0; i < ev->pin_len; i++)
 			if (ev->pin[i] < '0' || ev->pin[i] > '9')
 				return -1;
-		if (ev->cls > 1)
+		if (ev->cls > 1 || ev->ats_len > DRIVER_ATS_MAX)
 			return -1;
 		return 0;
 	case DRIVER_EV_SENSOR:

@@ -1,0 +1,819 @@
+/*
+ * nfc.c — badge readers through libnfc (PN532 over UART/SPI/I2C, PN533,
+ * ACR122), named in gateway.conf by libnfc connstring:
+ *
+ *	reader nfc "pn532_uart:/dev/ttyUSB0 poll=20 watchdog=5000";
+ *
+ * libnfc blocks (some calls until a card comes back), so every reader runs
+ * in its own process, forked at open: the process owns the libnfc context
+ * and the device, polls for ISO 14443-A cards with bounded timeouts only,
+ * and sends the core small fixed-size messages over a SEQPACKET socket.
+ * The core side (the driver table below, on the event loop) never calls
+ * libnfc: it checks each message's exact size, generation, lengths and
+ * text, turns it into driver events, and supervises the process: a reader
+ * that stops sending heartbeats for `watchdog` ms is killed and restarted,
+ * a reader that dies (libnfc does crash on some malformed target data) is
+ * restarted with backoff, and either way the gate's "reader offline" alarm
+ * is raised until a new process says the reader answers again.
+ *
+ * A card held on the reader is one tap: the reader process remembers the
+ * card it reported and only checks that it is still there (R(NAK) for
+ * ISO 14443-4 cards, reselection by UID otherwise); removal is noticed, and
+ * the next card is a new tap. A UID-only read proves nothing, so its class
+ * is legacy.
+ *
+ * Owns: the reader processes and the socketpair. Trusts: nothing from the
+ * reader process, which trusts nothing from libnfc, which trusts nothing
+ * from the reader hardware: target data is checked (UID length 4/7/10 and
+ * consistent with the ATQA, no cascade tag, SAK says the UID is complete)
+ * before anything is reported, and a problem is logged once in words.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nfc/nfc.h>
+
+#include "drivers/driver.h"
+
+#define NFC_CONN_MAX		(NFC_BUFSIZE_CONNSTRING)
+#define NFC_UID_MAX		10
+#define NFC_TEXT_MAX		120
+#define NFC_ALIVE_MS		250	/* heartbeat period of a reader process */
+#define NFC_ERRS_MAX		3	/* failed calls in a row before reopening */
+#define NFC_BACKOFF_MIN_MS	100
+#define NFC_STABLE_MS		10000	/* a process that lived this long resets the backoff */
+
+enum nfc_msg_type {
+	NFC_MSG_ALIVE = 1,	/* heartbeat */
+	NFC_MSG_ONLINE,		/* the reader answers (text: chip name) */
+	NFC_MSG_OFFLINE,	/* it does not (text: why) */
+	NFC_MSG_TAP,		/* a card arrived */
+	NFC_MSG_GONE,		/* ... and left */
+	NFC_MSG_PROBLEM		/* something to log once (text) */
+};
+
+/* Reader process -> core. Fixed size: anything else is not ours. */
+struct nfc_msg {
+	uint32_t	gen;		/* which reader process sent it */
+	uint8_t		type;		/* enum nfc_msg_type */
+	uint8_t		uid_len;
+	uint8_t		atqa[2];
+	uint8_t		sak;
+	uint8_t		ats_len;
+	uint8_t		uid[NFC_UID_MAX];
+	uint8_t		ats[DRIVER_ATS_MAX];
+	int64_t		time_us;	/* CLOCK_REALTIME when libnfc saw the card */
+	char		text[NFC_TEXT_MAX];	/* NUL-terminated, printable */
+};
+
+struct nfc_opts {
+	char		conn[NFC_CONN_MAX];
+	unsigned	poll_ms;	/* pause between polls */
+	unsigned	watchdog_ms;	/* silence that gets a process killed */
+	unsigned	backoff_ms;	/* longest wait between reopen attempts */
+};
+
+struct nfc {
+	struct nfc_opts	 o;
+	int		 sv[2];		/* [0] core reads, [1] reader process writes */
+	pid_t		 pid;		/* 0: none running */
+	uint32_t	 gen;
+	int64_t		 spawned, heard, respawn_at;	/* monotonic ms */
+	unsigned	 backoff;
+	int		 offline;	/* what the core was last told */
+	char		 chip[NFC_TEXT_MAX];
+	char		 why[NFC_TEXT_MAX];	/* last offline reason */
+	char		 said[DRIVER_TEXT_MAX];	/* last line logged, to say it once */
+	uint64_t	 taps, restarts, rejected;
+};
+
+/* ---- shared ---- */
+
+static int64_t
+nfc_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+nfc_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Parse "CONNSTRING [poll=MS] [watchdog=MS] [backoff=MS]". */
+static int
+nfc_opts_parse(const char *args, struct nfc_opts *o, char *err, size_t errlen)
+{
+	const char *p = args, *e;
+	size_t n;
+
+	memset(o, 0, sizeof(*o));
+	o->poll_ms = 20;
+	o->watchdog_ms = 5000;
+	o->backoff_ms = 5000;
+	while (*p == ' ')
+		p++;
+	for (e = p; *e != '\0' && *e != ' '; e++)
+		;
+	n = (size_t)(e - p);
+	if (n == 0 || (memchr(p, ':', n) == NULL && strncmp(p, "pn53x_usb",
+	    n) != 0 && strncmp(p, "acr122_usb", n) != 0)) {
+		snprintf(err, errlen, "nfc: expected a libnfc connstring such "
+		    "as \"pn532_uart:/dev/ttyUSB0\", got \"%s\"", args);
+		return -1;
+	}
+	if (n >= sizeof(o->conn)) {
+		snprintf(err, errlen, "nfc: connstring longer than %zu bytes",
+		    sizeof(o->conn) - 1);
+		return -1;
+	}
+	memcpy(o->conn, p, n);
+	o->conn[n] = '\0';
+	for (p = e; *p != '\0'; p = e) {
+		unsigned long v;
+		unsigned *dst;
+		char *end;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (e = p; *e != '\0' && *e != ' '; e++)
+			;
+		if (strncmp(p, "poll=", 5) == 0)
+			dst = &o->poll_ms, p += 5;
+		else if (strncmp(p, "watchdog=", 9) == 0)
+			dst = &o->watchdog_ms, p += 9;
+		else if (strncmp(p, "backoff=", 8) == 0)
+			dst = &o->backoff_ms, p += 8;
+		else {
+			snprintf(err, errlen, "nfc: unknown option \"%.*s\" "
+			    "(expected poll=, watchdog= or backoff=, in ms)",
+			    (int)(e - p), p);
+			return -1;
+		}
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (end != e || p == e || errno != 0 || v > 600000) {
+			snprintf(err, errlen, "nfc: bad number \"%.*s\" "
+			    "(milliseconds, at most 600000)", (int)(e - p), p);
+			return -1;
+		}
+		*dst = (unsigned)v;
+	}
+	if (o->watchdog_ms < 2000) {
+		/* a healthy libnfc open takes up to ~1.7 s on a silent line */
+		snprintf(err, errlen, "nfc: watchdog=%u is too short "
+		    "(at least 2000 ms)", o->watchdog_ms);
+		return -1;
+	}
+	if (o->backoff_ms < NFC_BACKOFF_MIN_MS)
+		o->backoff_ms = NFC_BACKOFF_MIN_MS;
+	return 0;
+}
+
+/* Target data as libnfc decoded it from the chip: is it a plausible
+ * ISO 14443-A card? NULL if so, else why not, in words. */
+static const char *
+nfc_target_check(const nfc_target *t)
+{
+	const nfc_iso14443a_info *a = &t->nti.nai;
+	unsigned code;
+	static const size_t want[] = { 4, 7, 10 };
+
+	if (t->nm.nmt != NMT_ISO14443A)
+		return "not an ISO 14443-A target";
+	if (a->szUidLen != 4 && a->szUidLen != 7 && a->szUidLen != 10)
+		return "UID length is not 4, 7 or 10";
+	/* ATQA in chip order: the UID size code is in bits 7-8 of byte 1 */
+	code = a->abtAtqa[1] >> 6;
+	if (code == 3 || want[code] != a->szUidLen)
+		return "UID length does not match the ATQA";
+	if (a->abtUid[0] == 0x88)
+		return "UID starts with a cascade tag";
+	if (a->btSak & 0x04)
+		return "SAK says the UID is incomplete";
+	if (a->szAtsLen > 254)
+		return "ATS longer than 254 bytes";
+	return NULL;
+}
+
+/* A message from a reader process is ours and well formed: exact size,
+ * known type, bounded lengths, NUL-terminated printable text. */
+static int
+nfc_msg_decode(const void *buf, size_t len, struct nfc_msg *m)
+{
+	size_t tl;
+
+	if (len != sizeof(*m))
+		return -1;
+	memcpy(m, buf, sizeof(*m));
+	if (m->type < NFC_MSG_ALIVE || m->type > NFC_MSG_PROBLEM)
+		return -1;
+	tl = strnlen(m->text, sizeof(m->text));
+	if (tl == sizeof(m->text))
+		return -1;
+	for (size_t i = 0; i < tl; i++)
+		if ((unsigned char)m->text[i] < 0x20 ||
+		    (unsigned char)m->text[i] >= 0x7f)
+			return -1;
+	if (m->type == NFC_MSG_TAP) {
+		if (m->uid_len != 4 && m->uid_len != 7 && m->uid_len != 10)
+			return -1;
+		if (m->ats_len > DRIVER_ATS_MAX)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the reader process ---- */
+
+struct nfc_proc {
+	int		 fd;
+	uint32_t	 gen;
+	const struct nfc_opts *o;
+	int64_t		 last_sent;
+	char		 problem[NFC_TEXT_MAX];	/* said once until it changes */
+};
+
+static void
+nfc_proc_send(struct nfc_proc *p, struct nfc_msg *m)
+{
+	m->gen = p->gen;
+	/* the core reads fast; a dead core means we should go too */
+	if (send(p->fd, m, sizeof(*m), MSG_NOSIGNAL) != (ssize_t)sizeof(*m))
+		_exit(0);
+	p->last_sent = nfc_mono_ms();
+}
+
+static void
+nfc_proc_say(struct nfc_proc *p, enum nfc_msg_type type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+nfc_proc_say(struct nfc_proc *p, enum nfc_msg_type type, const char *fmt, ...)
+{
+	struct nfc_msg m;
+	va_list ap;
+
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)type;
+	va_start(ap, fmt);
+	vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	va_end(ap);
+	for (char *c = m.text; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	if (type == NFC_MSG_PROBLEM) {
+		if (strcmp(m.text, p->problem) == 0)
+			return;
+		memcpy(p->problem, m.text, sizeof(p->problem));
+	}
+	nfc_proc_send(p, &m);
+}
+
+static void
+nfc_proc_alive(struct nfc_proc *p)
+{
+	struct nfc_msg m;
+
+	if (nfc_mono_ms() - p->last_sent < NFC_ALIVE_MS)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = NFC_MSG_ALIVE;
+	nfc_proc_send(p, &m);
+}
+
+/* Sleep ms, staying alive for the watchdog. */
+static void
+nfc_proc_sleep(struct nfc_proc *p, unsigned ms)
+{
+	int64_t until = nfc_mono_ms() + ms;
+
+	for (;;) {
+		int64_t left = until - nfc_mono_ms();
+		struct timespec ts;
+
+		nfc_proc_alive(p);
+		if (left <= 0)
+			return;
+		if (left > NFC_ALIVE_MS)
+			left = NFC_ALIVE_MS;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Why the device would not open, as well as we can tell. */
+static void
+nfc_proc_why(const char *conn, char *buf, size_t len)
+{
+	const char *path = strchr(conn, ':');
+	char dev[NFC_CONN_MAX];
+	size_t n;
+
+	if (path != NULL && strncmp(conn, "pn532_uart:", 11) == 0) {
+		path++;
+		n = strcspn(path, ":");
+		if (n >= sizeof(dev))
+			n = sizeof(dev) - 1;
+		memcpy(dev, path, n);
+		dev[n] = '\0';
+		if (access(dev, F_OK) == -1) {
+			snprintf(buf, len, "%.60s: %.50s", dev, strerror(errno));
+			return;
+		}
+	}
+	snprintf(buf, len, "no PN53x answers");
+}
+
+static nfc_device *
+nfc_proc_open(struct nfc_proc *p, nfc_context *ctx, char *why, size_t len)
+{
+	nfc_device *dev;
+	int r;
+
+	if ((dev = nfc_open(ctx, p->o->conn)) == NULL) {
+		nfc_proc_why(p->o->conn, why, len);
+		return NULL;
+	}
+	/* nfc_open checks little (Diagnose); this is the real test. Finite
+	 * retries so that a select with no card answers at once. */
+	if ((r = nfc_initiator_init(dev)) < 0 ||
+	    (r = nfc_device_set_property_bool(dev, NP_INFINITE_SELECT,
+	    false)) < 0) {
+		snprintf(why, len, "initialisation failed: %.80s",
+		    nfc_strerror(dev));
+		nfc_close(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+/* Is the card we reported still there? 1 yes, 0 gone, <0 libnfc error. */
+static int
+nfc_proc_present(nfc_device *dev, const nfc_target *held)
+{
+	static const nfc_modulation nm = { NMT_ISO14443A, NBR_106 };
+	const nfc_iso14443a_info *a = &held->nti.nai;
+	nfc_target t;
+	int r;
+
+	if (a->btSak & 0x20) {
+		/* ISO 14443-4: an R(NAK) keeps the card's state (issue 8's
+		 * authenticated session survives the check) */
+		r = nfc_initiator_target_is_present(dev, NULL);
+		if (r == NFC_SUCCESS)
+			return 1;
+		return r == NFC_ETGRELEASED ? 0 : r;
+	}
+	memset(&t, 0, sizeof(t));
+	r = nfc_initiator_select_passive_target(dev, nm, a->abtUid, a->szUidLen,
+	    &t);
+	if (r < 0)
+		return r;
+	return r > 0 && t.nti.nai.szUidLen == a->szUidLen &&
+	    memcmp(t.nti.nai.abtUid, a->abtUid, a->szUidLen) == 0;
+}
+
+static void
+nfc_proc_tap(struct nfc_proc *p, const nfc_target *t, int64_t at)
+{
+	const nfc_iso14443a_info *a = &t->nti.nai;
+	struct nfc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = NFC_MSG_TAP;
+	m.uid_len = (uint8_t)a->szUidLen;
+	memcpy(m.uid, a->abtUid, a->szUidLen);
+	m.atqa[0] = a->abtAtqa[0];
+	m.atqa[1] = a->abtAtqa[1];
+	m.sak = a->btSak;
+	/* a longer ATS is cut: only its first bytes identify the card */
+	m.ats_len = (uint8_t)(a->szAtsLen > DRIVER_ATS_MAX ? DRIVER_ATS_MAX :
+	    a->szAtsLen);
+	memcpy(m.ats, a->abtAts, m.ats_len);
+	m.time_us = at;
+	nfc_proc_send(p, &m);
+}
+
+static void __attribute__((noreturn))
+nfc_proc_main(struct nfc_proc *p)
+{
+	static const nfc_modulation nm = { NMT_ISO14443A, NBR_106 };
+	nfc_context *ctx;
+	nfc_device *dev = NULL;
+	nfc_target held;
+	int holding = 0, errs = 0, offline_said = 0;
+	unsigned backoff = NFC_BACKOFF_MIN_MS;
+	char why[NFC_TEXT_MAX], last_why[NFC_TEXT_MAX] = "";
+
+	memset(&held, 0, sizeof(held));
+	nfc_init(&ctx);
+	if (ctx == NULL) {
+		nfc_proc_say(p, NFC_MSG_OFFLINE, "libnfc cannot start");
+		_exit(1);
+	}
+	for (;;) {
+		nfc_target t;
+		int r;
+
+		nfc_proc_alive(p);
+		if (dev == NULL) {
+			if ((dev = nfc_proc_open(p, ctx, why, sizeof(why))) ==
+			    NULL) {
+				if (!offline_said || strcmp(why, last_why) != 0)
+					nfc_proc_say(p, NFC_MSG_OFFLINE, "%s",
+					    why);
+				offline_said = 1;
+				memcpy(last_why, why, sizeof(last_why));
+				nfc_proc_sleep(p, backoff);
+				backoff = backoff * 2 > p->o->backoff_ms ?
+				    p->o->backoff_ms : backoff * 2;
+				continue;
+			}
+			nfc_proc_say(p, NFC_MSG_ONLINE, "%s",
+			    nfc_device_get_name(dev));
+			offline_said = 0;
+			last_why[0] = '\0';
+			backoff = NFC_BACKOFF_MIN_MS;
+			errs = 0;
+		}
+		if (holding) {
+			r = nfc_proc_present(dev, &held);
+			if (r == 0) {
+				holding = 0;
+				nfc_proc_say(p, NFC_MSG_GONE, "card removed");
+				continue;	/* the next card may be there already */
+			}
+		} else {
+			memset(&t, 0, sizeof(t));
+			r = nfc_initiator_select_passive_target(dev, nm, NULL, 0,
+			    &t);
+			if (r > 0) {
+				int64_t at = nfc_wall_us();
+				const char *bad = nfc_target_check(&t);
+
+				if (bad != NULL) {
+					nfc_proc_say(p, NFC_MSG_PROBLEM,
+					    "card data rejected: %s", bad);
+				} else {
+					held = t;
+					holding = 1;
+					p->problem[0] = '\0';
+					nfc_proc_tap(p, &t, at);
+				}
+			}
+		}
+		if (r < 0) {
+			nfc_proc_say(p, NFC_MSG_PROBLEM, "%s while %s",
+			    nfc_strerror(dev), holding ? "watching the card" :
+			    "polling");
+			if (++errs >= NFC_ERRS_MAX) {
+				/* reopen; offline only if that fails. The held
+				 * card is kept: the same card seen again at once
+				 * is the same presence, not a new tap */
+				nfc_close(dev);
+				dev = NULL;
+				continue;
+			}
+		} else
+			errs = 0;
+		nfc_proc_sleep(p, p->o->poll_ms);
+	}
+}
+
+/* In the new process: nothing of the parent's but the socket. */
+static void __attribute__((noreturn))
+nfc_proc_start(int fd, uint32_t gen, const struct nfc_opts *o, pid_t parent)
+{
+	struct nfc_proc p;
+	sigset_t all;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (fd != 3) {
+		if (dup2(fd, 3) == -1)
+			_exit(1);
+		fd = 3;
+	}
+	/* the event loop's descriptors, other readers' ptys, the journal */
+	close_range(4, ~0U, 0);
+	/* libnfc logs errors to stderr on every failed probe; the core says
+	 * it once instead (LIBNFC_LOG_LEVEL set by hand still wins) */
+	setenv("LIBNFC_LOG_LEVEL", "0", 0);
+	memset(&p, 0, sizeof(p));
+	p.fd = fd;
+	p.gen = gen;
+	p.o = o;
+	nfc_proc_main(&p);
+}
+
+/* ---- the core side ---- */
+
+/* A line for the operational log, as a NOTICE event, said once: the same
+ * line again (a reader that keeps failing the same way) is not repeated. */
+static void
+nfc_say(struct nfc *n, struct driver_event *evs, size_t max, size_t *k,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+nfc_say(struct nfc *n, struct driver_event *evs, size_t max, size_t *k,
+    const char *fmt, ...)
+{
+	char line[DRIVER_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	if (strcmp(line, n->said) == 0 || *k >= max)
+		return;
+	memcpy(n->said, line, sizeof(line));
+	memset(&evs[*k], 0, sizeof(evs[*k]));
+	evs[*k].type = DRIVER_EV_NOTICE;
+	memcpy(evs[*k].text, line, sizeof(line));
+	(*k)++;
+}
+
+static int
+nfc_spawn(struct nfc *n)
+{
+	pid_t parent = getpid(), pid;
+
+	n->gen++;
+	pid = fork();
+	if (pid == -1)
+		return -1;
+	if (pid == 0)
+		nfc_proc_start(n->sv[1], n->gen, &n->o, parent);
+	n->pid = pid;
+	n->spawned = n->heard = nfc_mono_ms();
+	return 0;
+}
+
+/* The process is gone (dead, or killed by us): tell the core the reader
+ * is out of service and plan the next one. */
+static void
+nfc_lost(struct nfc *n, struct driver_event *evs, size_t max, size_t *k)
+{
+	int64_t now = nfc_mono_ms();
+
+	n->pid = 0;
+	n->restarts++;
+	if (now - n->spawned >= NFC_STABLE_MS)
+		n->backoff = NFC_BACKOFF_MIN_MS;
+	n->respawn_at = now + n->backoff;
+	n->backoff = n->backoff * 2 > n->o.backoff_ms ? n->o.backoff_ms :
+	    n->backoff * 2;
+	if (!n->offline && *k < max) {
+		memset(&evs[*k], 0, sizeof(evs[*k]));
+		evs[*k].type = DRIVER_EV_OFFLINE;
+		(*k)++;
+		n->offline = 1;
+	}
+}
+
+static void
+nfc_supervise(struct nfc *n, struct driver_event *evs, size_t max, size_t *k)
+{
+	int64_t now = nfc_mono_ms();
+	int st;
+
+	if (n->pid > 0 && waitpid(n->pid, &st, WNOHANG) == n->pid) {
+		if (WIFSIGNALED(st))
+			nfc_say(n, evs, max, k, "reader process killed by "
+			    "signal %d (%s); restarting", WTERMSIG(st),
+			    strsignal(WTERMSIG(st)));
+		else
+			nfc_say(n, evs, max, k, "reader process exited with "
+			    "status %d; restarting", WEXITSTATUS(st));
+		snprintf(n->why, sizeof(n->why), "reader process died");
+		nfc_lost(n, evs, max, k);
+	} else if (n->pid > 0 && now - n->heard > (int64_t)n->o.watchdog_ms) {
+		nfc_say(n, evs, max, k, "reader process silent for %u ms "
+		    "(libnfc hung); killed, restarting", n->o.watchdog_ms);
+		kill(n->pid, SIGKILL);
+		while (waitpid(n->pid, &st, 0) == -1 && errno == EINTR)
+			;
+		snprintf(n->why, sizeof(n->why), "reader hung");
+		nfc_lost(n, evs, max, k);
+	}
+	if (n->pid == 0 && now >= n->respawn_at && nfc_spawn(n) == -1) {
+		nfc_say(n, evs, max, k, "cannot start a reader process: %s",
+		    strerror(errno));
+		n->respawn_at = now + n->o.backoff_ms;
+	}
+}
+
+static void
+nfc_reader_close(void *ctx);
+
+static int
+nfc_reader_open(void **ctxp, unsigned kind, const char *args, char *err,
+    size_t errlen)
+{
+	struct nfc *n;
+
+	if (kind != DRIVER_READER) {
+		snprintf(err, errlen, "nfc: only reads badges");
+		return -1;
+	}
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		snprintf(err, errlen, "nfc: out of memory");
+		return -1;
+	}
+	n->sv[0] = n->sv[1] = -1;
+	if (nfc_opts_parse(args ? args : "", &n->o, err, errlen) == -1) {
+		free(n);
+		return -1;
+	}
+	/* one message per datagram; the core keeps both ends so a dead
+	 * process is never an endless EOF on the loop */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, n->sv) ==
+	    -1 || fcntl(n->sv[0], F_SETFL, O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "nfc: socketpair: %s", strerror(errno));
+		nfc_reader_close(n);
+		return -1;
+	}
+	n->backoff = NFC_BACKOFF_MIN_MS;
+	if (nfc_spawn(n) == -1) {
+		snprintf(err, errlen, "nfc: fork: %s", strerror(errno));
+		nfc_reader_close(n);
+		return -1;
+	}
+	*ctxp = n;
+	return 0;
+}
+
+static int
+nfc_fd(void *ctx)
+{
+	struct nfc *n = ctx;
+
+	return n->sv[0];
+}
+
+static int
+nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
+{
+	struct nfc *n = ctx;
+	size_t k = 0;
+
+	nfc_supervise(n, evs, max, &k);
+	/* room for a message's event and the line that may go with it */
+	while (k + 2 <= max) {
+		unsigned char buf[sizeof(struct nfc_msg) + 1];
+		struct nfc_msg m;
+		struct driver_event *ev;
+		ssize_t r = recv(n->sv[0], buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			break;		/* EAGAIN: all read */
+		}
+		if (nfc_msg_decode(buf, (size_t)r, &m) == -1) {
+			n->rejected++;
+			nfc_say(n, evs, max, &k, "malformed message from the "
+			    "reader process dropped");
+			continue;
+		}
+		if (m.gen != n->gen || n->pid == 0)
+			continue;	/* from a process we already replaced */
+		n->heard = nfc_mono_ms();
+		switch (m.type) {
+		case NFC_MSG_ALIVE:
+		case NFC_MSG_GONE:
+			break;
+		case NFC_MSG_ONLINE:
+			memcpy(n->chip, m.text, sizeof(n->chip));
+			n->why[0] = '\0';
+			if (n->offline) {
+				n->offline = 0;
+				nfc_say(n, evs, max, &k, "online (%s)", m.text);
+				ev = &evs[k++];
+				memset(ev, 0, sizeof(*ev));
+				ev->type = DRIVER_EV_ONLINE;
+			}
+			break;
+		case NFC_MSG_OFFLINE:
+			memcpy(n->why, m.text, sizeof(n->why));
+			nfc_say(n, evs, max, &k, "offline: %s", m.text);
+			if (!n->offline) {
+				n->offline = 1;
+				ev = &evs[k++];
+				memset(ev, 0, sizeof(*ev));
+				ev->type = DRIVER_EV_OFFLINE;
+			}
+			break;
+		case NFC_MSG_PROBLEM:
+			nfc_say(n, evs, max, &k, "%s", m.text);
+			break;
+		case NFC_MSG_TAP:
+			n->taps++;
+			ev = &evs[k++];
+			memset(ev, 0, sizeof(*ev));
+			ev->type = DRIVER_EV_TAP;
+			ev->id_format = DRIVER_ID_UID;
+			ev->id_len = m.uid_len;
+			memcpy(ev->id, m.uid, m.uid_len);
+			ev->cls = 0;	/* UID only: legacy */
+			ev->atqa[0] = m.atqa[0];
+			ev->atqa[1] = m.atqa[1];
+			ev->sak = m.sak;
+			ev->ats_len = m.ats_len;
+			memcpy(ev->ats, m.ats, m.ats_len);
+			ev->time_us = m.time_us;
+			break;
+		}
+	}
+	return (int)k;
+}
+
+/* A PN53x has no LED or buzzer libnfc can drive portably: GRANT and DENY
+ * are not ours to show. */
+static int
+nfc_actuate(void *ctx, const struct driver_cmd *cmd)
+{
+	(void)ctx;
+	(void)cmd;
+	return -1;
+}
+
+static size_t
+nfc_describe(void *ctx, char *buf, size_t len)
+{
+	struct nfc *n = ctx;
+	int r;
+
+	r = snprintf(buf, len, "nfc %s %s%s%s%s, %llu taps, %llu restarts",
+	    n->o.conn, n->offline ? "offline" : "online",
+	    n->offline ? ": " : " (", n->offline ? n->why : n->chip,
+	    n->offline ? "" : ")", (unsigned long long)n->taps,
+	    (unsigned long long)n->restarts);
+	return r < 0 ? 0 : (size_t)r;
+}
+
+static void
+nfc_reader_close(void *ctx)
+{
+	struct nfc *n = ctx;
+
+	if (n == NULL)
+		return;
+	if (n->pid > 0) {
+		kill(n->pid, SIGKILL);
+		while (waitpid(n->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (n->sv[0] != -1)
+		close(n->sv[0]);
+	if (n->sv[1] != -1)
+		close(n->sv[1]);
+	free(n);
+}
+
+const struct driver driver_nfc = {
+	.name = "nfc",
+	.kind = DRIVER_READER,
+	.open = nfc_reader_open,
+	.fd = nfc_fd,
+	.tick_ms = 100,		/* the watchdog's and the respawn's clock */
+	.on_ready = nfc_on_ready,
+	.actuate = nfc_actuate,
+	.describe = nfc_describe,
+	.inject = NULL,
+	.close = nfc_reader_close,
+};

@@ -747,6 +747,18 @@ gw_dev_cb(evutil_socket_t fd, short what, void *arg)
 				ctl_ok(c, "reader %s", ev->type ==
 				    DRIVER_EV_OFFLINE ? "offline" : "online");
 			break;
+		case DRIVER_EV_NOTICE:
+			/* the driver says it once; the log says whose it is */
+			gw_log(LOG_NOTICE, "%s %s: %s", dv->gg ?
+			    dv->gg->cg->name : "input", dv->drv->name,
+			    ev->text);
+			if ((c = gw_wait_take(gw, ev->tag)) != NULL) {
+				if (ev->value)
+					ctl_err(c, "EIO", "%s", ev->text);
+				else
+					ctl_ok(c, "%s", ev->text);
+			}
+			break;
 		}
 	}
 }

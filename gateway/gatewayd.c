@@ -2198,7 +2198,11 @@ main(int argc, char **argv)
 			    jdir ? jdir : gw->conf->journal, NULL, err,
 			    sizeof(err));
 			if (sy == NULL) {
-				printf("sync: %s\n", err);
+				fprintf(stderr, "gatewayd: sync: %s\n", err);
+				printf("configuration %s: FAILED\n", conf_path);
+				policy_free(gw->pol);
+				conf_free(gw->conf);
+				free(gw);
 				return 1;
 			}
 			sync_free(sy);

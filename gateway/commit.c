@@ -52,6 +52,13 @@ struct commit {
 
 	struct commit_entry	*q;		/* ring, loop thread only */
 	size_t			 qhead, qlen, qcap;
+
+	/* commit_observe: records whose callback said "failed" but that a
+	 * retry may still make durable (the journal keeps them buffered) */
+	commit_durable_fn	 obs;
+	void			*obs_arg;
+	struct journal_record	*late;		/* FIFO, loop thread only */
+	size_t			 late_head, late_len, late_cap;
 };
 
 static void
@@ -123,6 +130,23 @@ commit_writer(void *arg)
 	return NULL;
 }
 
+/* Keep a failed record for the observer until a retry makes it durable.
+ * Out of memory: the observer misses it and sees the gap in seq. */
+static void
+commit_late(struct commit *c, const struct journal_record *r)
+{
+	struct journal_record *n;
+
+	if (c->late_len == c->late_cap) {
+		size_t cap = c->late_cap ? c->late_cap * 2 : 64;
+		if ((n = reallocarray(c->late, cap, sizeof(*n))) == NULL)
+			return;
+		c->late = n;
+		c->late_cap = cap;
+	}
+	c->late[c->late_len++] = *r;
+}
+
 /* Run the callbacks that are decided, in order; loop thread only. */
 static void
 commit_dispatch(struct commit *c)
@@ -138,6 +162,11 @@ commit_dispatch(struct commit *c)
 	fe = c->fail_err;
 	pthread_mutex_unlock(&c->mu);
 
+	/* older than anything in the queue: made durable by a retry */
+	while (c->late_len > c->late_head && c->late[c->late_head].seq <= d)
+		c->obs(c->obs_arg, &c->late[c->late_head++]);
+	if (c->late_head == c->late_len)
+		c->late_head = c->late_len = 0;
 	while (c->qlen > 0) {
 		struct commit_entry *h = &c->q[c->qhead];
 
@@ -151,9 +180,20 @@ commit_dispatch(struct commit *c)
 		e = *h;
 		c->qhead = (c->qhead + 1) % c->qcap;
 		c->qlen--;
+		if (c->obs != NULL && st == 0)
+			c->obs(c->obs_arg, &e.rec);
+		else if (c->obs != NULL)
+			commit_late(c, &e.rec);
 		if (e.cb != NULL)
 			e.cb(e.arg, &e.rec, st);
 	}
+}
+
+void
+commit_observe(struct commit *c, commit_durable_fn fn, void *arg)
+{
+	c->obs = fn;
+	c->obs_arg = arg;
 }
 
 static void
@@ -301,5 +341,6 @@ commit_free(struct commit *c)
 	pthread_cond_destroy(&c->done);
 	pthread_mutex_destroy(&c->mu);
 	free(c->q);
+	free(c->late);
 	free(c);
 }

@@ -1234,6 +1234,143 @@ journal_iter_close(struct journal_iter *it)
 	free(it);
 }
 
+/*
+ * Skip the frame at the current position of f without believing its body:
+ * framing and CRC only (the body's layout, hash and chain are not checked;
+ * nobody is shown these records). *seq is read from its fixed place in the
+ * body. 1 = skipped, 0 = clean end of file, -1 = damage.
+ */
+static int
+frame_skip(FILE *f, uint8_t *body, size_t *blen, uint64_t *seq, char *why,
+    size_t whylen)
+{
+	uint8_t h[FRAME_HDR_SIZE];
+	size_t got, n;
+
+	got = fread(h, 1, sizeof(h), f);
+	if (got == 0 && feof(f))
+		return 0;
+	if (got != sizeof(h)) {
+		snprintf(why, whylen, ferror(f) ? "read error" :
+		    "torn frame header (%zu of %d bytes)", got, FRAME_HDR_SIZE);
+		return -1;
+	}
+	if (get32(h) != FRAME_MAGIC) {
+		snprintf(why, whylen, "bad frame magic");
+		return -1;
+	}
+	n = get32(h + 4);
+	if (n < BODY_FIXED || n > BODY_MAX) {
+		snprintf(why, whylen, "frame length %zu out of range", n);
+		return -1;
+	}
+	if ((got = fread(body, 1, n, f)) != n) {
+		snprintf(why, whylen, ferror(f) ? "read error" :
+		    "torn frame (%zu of %zu body bytes)", got, n);
+		return -1;
+	}
+	if (crc32c(crc32c(0, h + 4, 4), body, n) != get32(h + 8) &&
+	    !FUZZ_LENIENT) {
+		snprintf(why, whylen, "frame checksum mismatch");
+		return -1;
+	}
+	if (body[32] != BODY_VERSION) {
+		snprintf(why, whylen, "unknown record version %u", body[32]);
+		return -1;
+	}
+	*seq = get64(body + 33);
+	*blen = n;
+	return 1;
+}
+
+struct journal_iter *
+journal_iter_resume(const char *dir, uint64_t seq, const uint8_t hash[32],
+    char *err, size_t errlen)
+{
+	struct journal_iter *it;
+	struct journal_record r;
+	uint8_t body[BODY_MAX];
+	char why[160], hx[17], hy[17];
+	uint64_t s;
+	size_t blen, i;
+	int k;
+
+	if (seq == 0) {
+		snprintf(err, errlen, "seq 0 is before the first record");
+		return NULL;
+	}
+	if ((it = journal_iter_open(dir, seq, err, errlen)) == NULL)
+		return NULL;
+	if (it->segs[0] > seq) {
+		snprintf(err, errlen, "seq %llu is no longer in the journal "
+		    "(the oldest segment starts at seq %llu)",
+		    (unsigned long long)seq,
+		    (unsigned long long)it->segs[0]);
+		goto fail;
+	}
+	/* journal_iter_open chose the last segment starting at or before seq;
+	 * everything before it is never opened */
+	if ((k = iter_open_seg(it, err, errlen)) <= 0) {
+		if (k == 0)
+			snprintf(err, errlen, "no segment holds seq %llu",
+			    (unsigned long long)seq);
+		goto fail;
+	}
+	while (it->next_seq < seq) {
+		k = frame_skip(it->f, body, &blen, &s, why, sizeof(why));
+		if (k == 0)
+			break;
+		if (k == -1 || s != it->next_seq) {
+			if (k == 1)
+				snprintf(why, sizeof(why), "record carries seq "
+				    "%llu", (unsigned long long)s);
+			(void)iter_fail(it, err, errlen, why);
+			goto fail;
+		}
+		it->next_seq++;
+		it->off += FRAME_HDR_SIZE + blen;
+	}
+	k = it->next_seq == seq ? frame_read(it->f, body, &blen, &r, why,
+	    sizeof(why)) : 0;
+	if (k == 0) {
+		/* the segment ended first: a later segment would have to start
+		 * at or before seq, and journal_iter_open would have picked it */
+		snprintf(err, errlen, "the journal ends at seq %llu, before seq "
+		    "%llu", (unsigned long long)(it->next_seq - 1),
+		    (unsigned long long)seq);
+		goto fail;
+	}
+	if (k == -1 || r.seq != seq) {
+		if (k == 1)
+			snprintf(why, sizeof(why), "record carries seq %llu",
+			    (unsigned long long)r.seq);
+		(void)iter_fail(it, err, errlen, why);
+		goto fail;
+	}
+	if (seq == it->segs[it->segi] && memcmp(r.prev, it->prev, 32) != 0) {
+		(void)iter_fail(it, err, errlen, "hash chain broken (prev does "
+		    "not match the segment's anchor)");
+		goto fail;
+	}
+	if (memcmp(r.hash, hash, 32) != 0) {
+		for (i = 0; i < 8; i++) {
+			snprintf(hx + 2 * i, 3, "%02x", r.hash[i]);
+			snprintf(hy + 2 * i, 3, "%02x", hash[i]);
+		}
+		snprintf(err, errlen, "record %llu has hash %s..., not %s...",
+		    (unsigned long long)seq, hx, hy);
+		goto fail;
+	}
+	memcpy(it->prev, r.hash, 32);
+	it->next_seq = seq + 1;
+	it->off += FRAME_HDR_SIZE + blen;
+	it->from = seq + 1;
+	return it;
+fail:
+	journal_iter_close(it);
+	return NULL;
+}
+
 int
 journal_verify_summary(const char *dir, struct journal_summary *s,
     char *err, size_t errlen)

@@ -77,6 +77,15 @@ struct journal_iter *journal_iter_open(const char *dir, uint64_t from_seq,
 int	 journal_iter_next(struct journal_iter *, struct journal_record *,
 	    char *err, size_t errlen);
 void	 journal_iter_close(struct journal_iter *);
+/* Resume after record `seq`, which must carry exactly `hash` (what a state
+ * snapshot claims to be consistent with). Only the segment holding seq is
+ * opened; the records before seq in it are checked for framing and CRC
+ * only, record seq fully (body, hash, and against the segment's anchor if
+ * it is the first). Iteration then yields seq+1 onwards with every check.
+ * NULL with why: seq no longer retained, beyond the end, another hash,
+ * damage on the way. */
+struct journal_iter *journal_iter_resume(const char *dir, uint64_t seq,
+	    const uint8_t hash[32], char *err, size_t errlen);
 
 /* Walk every retained record: check framing, order and the hash chain.
  * 0 = intact (*count records); -1 = broken at *bad_seq, why in err. */

@@ -459,37 +459,320 @@ state_replay(struct state *st, const struct policy *pol, const char *dir,
 	struct journal_record *r;
 	int rc;
 
-	sr->records = sr->passages = sr->last_seq = 0;
-	sr->mode[0] = '\0';
+	sr->records = sr->passages = 0;
 	if ((r = malloc(sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((it = journal_iter_open(dir, 1, err, errlen)) == NULL) {
-		free(r);
-		return -1;
+	if (sr->after_seq > 0) {
+		/* the caller loaded a snapshot of records 1..after_seq: the
+		 * journal must still hold that record with that hash */
+		it = journal_iter_resume(dir, sr->after_seq, sr->after_hash,
+		    err, errlen);
+		if (it == NULL) {
+			free(r);
+			return -2;
+		}
+		sr->last_seq = sr->after_seq;
+		memcpy(sr->last_hash, sr->after_hash, 32);
+	} else {
+		sr->last_seq = 0;
+		memset(sr->last_hash, 0, 32);
+		sr->mode[0] = '\0';
+		if ((it = journal_iter_open(dir, 1, err, errlen)) == NULL) {
+			free(r);
+			return -1;
+		}
 	}
 	while ((rc = journal_iter_next(it, r, err, errlen)) == 1) {
 		sr->records++;
 		sr->last_seq = r->seq;
+		memcpy(sr->last_hash, r->hash, 32);
 		if (sr->each != NULL)
 			sr->each(sr->each_ctx, r);
-		if (strcmp(r->type, "passage") == 0) {
-			state_passage(st, pol, r->cred, r->holder, r->zone_from,
-			    r->zone_to, r->time_us / 1000000);
-			sr->passages++;
-		} else if (strcmp(r->type, "decision") == 0 && r->cred[0]) {
-			uint32_t fl = 0;
-			if (strcmp(r->decision, "grant") == 0 ||
-			    (r->flags & POLICY_F_PENDING))
-				fl = POLICY_RECENT_AUTHORISED;
-			state_recent_add(st, r->gate, r->cred,
-			    r->time_us / 1000000, fl);
-		} else if (strcmp(r->type, "mode") == 0) {
-			snprintf(sr->mode, sizeof(sr->mode), "%s", r->mode);
-		}
+		sr->passages += (uint64_t)state_apply(st, pol, r, sr->mode);
 	}
 	journal_iter_close(it);
 	free(r);
 	return rc == 0 ? 0 : -1;
+}
+
+/* ---- one record, as replay and the daemon's durable replica apply it ---- */
+
+int
+state_apply(struct state *st, const struct policy *pol,
+    const struct journal_record *r, char mode[32])
+{
+	if (strcmp(r->type, "passage") == 0) {
+		state_passage(st, pol, r->cred, r->holder, r->zone_from,
+		    r->zone_to, r->time_us / 1000000);
+		return 1;
+	}
+	if (strcmp(r->type, "decision") == 0 && r->cred[0]) {
+		uint32_t fl = 0;
+		if (strcmp(r->decision, "grant") == 0 ||
+		    (r->flags & POLICY_F_PENDING))
+			fl = POLICY_RECENT_AUTHORISED;
+		state_recent_add(st, r->gate, r->cred, r->time_us / 1000000,
+		    fl);
+	} else if (strcmp(r->type, "mode") == 0 && mode != NULL)
+		snprintf(mode, 32, "%s", r->mode);
+	return 0;
+}
+
+/* ---- encoding (the state section of a snapshot) ---- */
+
+struct sbuf {
+	uint8_t	*p;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+static void
+sbuf_put(struct sbuf *b, const void *p, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->cap - b->len < n) {
+		size_t nc = b->cap ? b->cap : 4096;
+		uint8_t *np;
+		while (nc - b->len < n)
+			nc *= 2;
+		if ((np = realloc(b->p, nc)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+sbuf_u64(struct sbuf *b, uint64_t v, size_t n)
+{
+	uint8_t x[8];
+
+	for (size_t i = 0; i < n; i++)
+		x[i] = (uint8_t)(v >> (8 * i));
+	sbuf_put(b, x, n);
+}
+
+static void
+sbuf_str(struct sbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	sbuf_u64(b, n, 2);
+	sbuf_put(b, s, n);
+}
+
+int
+state_encode(const struct state *st, uint8_t **out, size_t *outlen)
+{
+	struct sbuf b = { 0 };
+
+	sbuf_u64(&b, st->people.n, 4);
+	for (size_t i = 0; i < st->people.cap; i++) {
+		const struct person *p = st->people.vals[i];
+		if (st->people.keys[i] == NULL)
+			continue;
+		/* people inside nowhere too: they keep the holder name a
+		 * later passage without one would show */
+		sbuf_str(&b, p->cred);
+		sbuf_str(&b, p->holder);
+		sbuf_u64(&b, p->n, 1);
+		for (size_t k = 0; k < p->n; k++) {
+			sbuf_str(&b, p->in[k].zone);
+			sbuf_u64(&b, (uint64_t)p->in[k].since, 8);
+		}
+	}
+	sbuf_u64(&b, st->zones.n, 4);
+	for (size_t i = 0; i < st->zones.cap; i++) {
+		const struct zone_count *z = st->zones.vals[i];
+		if (st->zones.keys[i] == NULL)
+			continue;
+		sbuf_str(&b, st->zones.keys[i]);
+		sbuf_u64(&b, (uint64_t)z->count, 8);
+	}
+	sbuf_u64(&b, st->recent.n, 4);
+	for (size_t i = 0; i < st->recent.cap; i++) {
+		const struct recent_ring *r = st->recent.vals[i];
+		if (st->recent.keys[i] == NULL)
+			continue;
+		sbuf_str(&b, st->recent.keys[i]);
+		sbuf_u64(&b, r->n, 1);
+		for (size_t k = 0; k < r->n; k++) {	/* oldest first */
+			size_t j = (r->head + k) % STATE_RECENT_PER_GATE;
+			sbuf_str(&b, r->v[j].cred);
+			sbuf_u64(&b, (uint64_t)r->v[j].at, 8);
+			sbuf_u64(&b, r->v[j].flags, 4);
+		}
+	}
+	if (b.oom) {
+		free(b.p);
+		return -1;
+	}
+	*out = b.p;
+	*outlen = b.len;
+	return 0;
+}
+
+struct sread {
+	const uint8_t	*p, *end;
+	char		*err;
+	size_t		 errlen;
+	int		 bad;
+};
+
+static uint64_t
+sread_u(struct sread *r, size_t n, const char *what)
+{
+	uint64_t v = 0;
+
+	if (r->bad)
+		return 0;
+	if ((size_t)(r->end - r->p) < n) {
+		snprintf(r->err, r->errlen, "state section truncated in %s",
+		    what);
+		r->bad = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)r->p[i] << (8 * i);
+	r->p += n;
+	return v;
+}
+
+/* A string into out (size max, so its length must be < max), no NUL. */
+static int
+sread_str(struct sread *r, char *out, size_t max, const char *what)
+{
+	size_t n = (size_t)sread_u(r, 2, what);
+
+	if (r->bad)
+		return -1;
+	if (n >= max || (size_t)(r->end - r->p) < n ||
+	    memchr(r->p, '\0', n) != NULL) {
+		snprintf(r->err, r->errlen, "state section: bad %s (length %zu)",
+		    what, n);
+		r->bad = 1;
+		return -1;
+	}
+	memcpy(out, r->p, n);
+	out[n] = '\0';
+	r->p += n;
+	return 0;
+}
+
+static int
+sread_fail(struct sread *r, const char *fmt, const char *name)
+{
+	if (!r->bad)
+		snprintf(r->err, r->errlen, fmt, name);
+	r->bad = 1;
+	return -1;
+}
+
+int
+state_decode(struct state *st, const uint8_t *buf, size_t len, char *err,
+    size_t errlen)
+{
+	struct sread r = { buf, buf + len, err, errlen, 0 };
+	char name[STATE_NAME];
+	uint64_t n;
+
+	if (st->people.n || st->zones.n || st->recent.n) {
+		snprintf(err, errlen, "state to decode into is not empty");
+		return -1;
+	}
+	n = sread_u(&r, 4, "people");
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		struct person *p = calloc(1, sizeof(*p));
+		if (p == NULL)
+			return sread_fail(&r, "out of memory%s", "");
+		if (sread_str(&r, p->cred, sizeof(p->cred), "credential") == 0 &&
+		    p->cred[0] == '\0')
+			sread_fail(&r, "state section: empty credential%s", "");
+		(void)sread_str(&r, p->holder, sizeof(p->holder), "holder");
+		p->n = (size_t)sread_u(&r, 1, "zones per person");
+		if (p->n > STATE_ZONES_PER_PERSON)
+			sread_fail(&r, "state section: %s is inside too many "
+			    "zones", p->cred);
+		for (size_t k = 0; k < p->n && !r.bad; k++) {
+			(void)sread_str(&r, p->in[k].zone, STATE_NAME, "zone");
+			p->in[k].since = (int64_t)sread_u(&r, 8, "since");
+		}
+		if (!r.bad && smap_get(&st->people, p->cred) != NULL)
+			sread_fail(&r, "state section: credential %s twice",
+			    p->cred);
+		if (r.bad || smap_put(&st->people, p->cred, p) != p) {
+			free(p);
+			return sread_fail(&r, "out of memory%s", "");
+		}
+	}
+	n = sread_u(&r, 4, "zones");
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		struct zone_count *z;
+		int64_t c;
+		if (sread_str(&r, name, sizeof(name), "zone") == -1)
+			break;
+		c = (int64_t)sread_u(&r, 8, "count");
+		if (!r.bad && (c < 0 || smap_get(&st->zones, name) != NULL))
+			return sread_fail(&r, "state section: bad count or "
+			    "zone %s twice", name);
+		if (r.bad || (z = calloc(1, sizeof(*z))) == NULL)
+			return sread_fail(&r, "out of memory%s", "");
+		z->count = c;
+		if (smap_put(&st->zones, name, z) != z) {
+			free(z);
+			return sread_fail(&r, "out of memory%s", "");
+		}
+	}
+	n = sread_u(&r, 4, "gates");
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		struct recent_ring *g;
+		if (sread_str(&r, name, sizeof(name), "gate") == -1)
+			break;
+		if (smap_get(&st->recent, name) != NULL)
+			return sread_fail(&r, "state section: gate %s twice",
+			    name);
+		if ((g = calloc(1, sizeof(*g))) == NULL)
+			return sread_fail(&r, "out of memory%s", "");
+		g->n = (size_t)sread_u(&r, 1, "taps per gate");
+		if (g->n > STATE_RECENT_PER_GATE)
+			sread_fail(&r, "state section: too many taps at %s", name);
+		for (size_t k = 0; k < g->n && !r.bad; k++) {
+			(void)sread_str(&r, g->v[k].cred, STATE_NAME, "tap");
+			g->v[k].at = (int64_t)sread_u(&r, 8, "tap time");
+			g->v[k].flags = (uint32_t)sread_u(&r, 4, "tap flags");
+		}
+		if (r.bad || smap_put(&st->recent, name, g) != g) {
+			free(g);
+			return sread_fail(&r, "out of memory%s", "");
+		}
+	}
+	if (!r.bad && r.p != r.end)
+		sread_fail(&r, "state section: %s", "trailing bytes");
+	return r.bad ? -1 : 0;
+}
+
+struct state *
+state_clone(const struct state *st)
+{
+	struct state *c;
+	uint8_t *buf;
+	size_t len;
+	char err[128];
+
+	if (state_encode(st, &buf, &len) == -1)
+		return NULL;
+	if ((c = state_new()) != NULL &&
+	    state_decode(c, buf, len, err, sizeof(err)) == -1) {
+		state_free(c);
+		c = NULL;
+	}
+	free(buf);
+	return c;
 }

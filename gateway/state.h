@@ -66,14 +66,37 @@ struct journal_record;
 
 struct state_replay {
 	uint64_t	records, passages, last_seq;
+	uint8_t		last_hash[32];	/* of record last_seq */
 	char		mode[32];	/* "" if no mode record */
 	/* optional: also shown every record, in order (the daemon rebuilds
 	 * its open alarms from the same single pass) */
 	void		(*each)(void *ctx, const struct journal_record *);
 	void		*each_ctx;
+	/* optional: the state already holds records 1..after_seq (a loaded
+	 * snapshot; mode is then its mode): replay only what follows, once
+	 * journal_iter_resume found that record with exactly after_hash */
+	uint64_t	after_seq;
+	uint8_t		after_hash[32];
 };
-/* sr->each and sr->each_ctx are read; the counters are filled in. */
+/* sr->each, each_ctx, after_seq, after_hash (and mode when resuming) are
+ * read; the rest is filled in. 0; -1 with why (damage is reported, not
+ * skipped); -2 when resuming: the journal does not hold record after_seq
+ * with after_hash (why in err), and nothing was applied. */
 int	state_replay(struct state *, const struct policy *, const char *dir,
 	    struct state_replay *, char *err, size_t errlen);
+
+/* One record as replay applies it (passage, decision's recent tap, mode
+ * into mode[32] if not NULL): 1 if it was a passage. The daemon keeps a
+ * replica of the state fed only durable records with it, for snapshots. */
+int	state_apply(struct state *, const struct policy *,
+	    const struct journal_record *, char mode[32]);
+
+/* The state as bytes (the state section of a snapshot, format in
+ * docs/journal-format.md), and back into an empty state: 0, or -1 (with
+ * why for decode; the state then holds a part and should be freed). */
+int	state_encode(const struct state *, uint8_t **out, size_t *len);
+int	state_decode(struct state *, const uint8_t *, size_t, char *err,
+	    size_t errlen);
+struct state *state_clone(const struct state *);
 
 #endif

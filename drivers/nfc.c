@@ -94,6 +94,7 @@ struct nfc {
 	int64_t		 spawned, heard, respawn_at;	/* monotonic ms */
 	unsigned	 backoff;
 	int		 offline;	/* what the core was last told */
+	int		 restarted;	/* offline because we replaced the process */
 	char		 chip[NFC_TEXT_MAX];
 	char		 why[NFC_TEXT_MAX];	/* last offline reason */
 	char		 said[DRIVER_TEXT_MAX];	/* last line logged, to say it once */
@@ -371,6 +372,40 @@ nfc_proc_open(struct nfc_proc *p, nfc_context *ctx, char *why, size_t len)
 	return dev;
 }
 
+/* A libnfc error in an installer's words. */
+static const char *
+nfc_proc_words(int err)
+{
+	switch (err) {
+	case NFC_EIO:
+		return "garbled answer or broken line";
+	case NFC_ETIMEOUT:
+		return "no answer in time";
+	case NFC_ECHIP:
+		return "the chip reported an error";
+	case NFC_ERFTRANS:
+		return "radio error (card moved away?)";
+	default:
+		return "reader error";
+	}
+}
+
+/* The chip's name and version ("PN532 v1.6"), from libnfc's report. */
+static void
+nfc_proc_chip(nfc_device *dev, char *buf, size_t len)
+{
+	char *info = NULL, *p;
+
+	snprintf(buf, len, "%s", "PN53x");
+	if (nfc_device_get_information_about(dev, &info) < 0 || info == NULL)
+		return;
+	if ((p = strstr(info, "chip: ")) != NULL) {
+		p += 6;
+		snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+	}
+	nfc_free(info);
+}
+
 /* Is the card we reported still there? 1 yes, 0 gone, <0 libnfc error. */
 static int
 nfc_proc_present(nfc_device *dev, const nfc_target *held)
@@ -453,8 +488,8 @@ nfc_proc_main(struct nfc_proc *p)
 				    p->o->backoff_ms : backoff * 2;
 				continue;
 			}
-			nfc_proc_say(p, NFC_MSG_ONLINE, "%s",
-			    nfc_device_get_name(dev));
+			nfc_proc_chip(dev, why, sizeof(why));
+			nfc_proc_say(p, NFC_MSG_ONLINE, "%s", why);
 			offline_said = 0;
 			last_why[0] = '\0';
 			backoff = NFC_BACKOFF_MIN_MS;
@@ -487,9 +522,9 @@ nfc_proc_main(struct nfc_proc *p)
 			}
 		}
 		if (r < 0) {
-			nfc_proc_say(p, NFC_MSG_PROBLEM, "%s while %s",
-			    nfc_strerror(dev), holding ? "watching the card" :
-			    "polling");
+			nfc_proc_say(p, NFC_MSG_PROBLEM, "%s while %s "
+			    "(libnfc: %s)", nfc_proc_words(r), holding ?
+			    "watching the card" : "polling", nfc_strerror(dev));
 			if (++errs >= NFC_ERRS_MAX) {
 				/* reopen; offline only if that fails. The held
 				 * card is kept: the same card seen again at once
@@ -592,6 +627,7 @@ nfc_lost(struct nfc *n, struct driver_event *evs, size_t max, size_t *k)
 
 	n->pid = 0;
 	n->restarts++;
+	n->restarted = 1;
 	if (now - n->spawned >= NFC_STABLE_MS)
 		n->backoff = NFC_BACKOFF_MIN_MS;
 	n->respawn_at = now + n->backoff;
@@ -614,8 +650,8 @@ nfc_supervise(struct nfc *n, struct driver_event *evs, size_t max, size_t *k)
 	if (n->pid > 0 && waitpid(n->pid, &st, WNOHANG) == n->pid) {
 		if (WIFSIGNALED(st))
 			nfc_say(n, evs, max, k, "reader process killed by "
-			    "signal %d (%s); restarting", WTERMSIG(st),
-			    strsignal(WTERMSIG(st)));
+			    "signal %d (%s), libnfc crashed; restarting",
+			    WTERMSIG(st), strsignal(WTERMSIG(st)));
 		else
 			nfc_say(n, evs, max, k, "reader process exited with "
 			    "status %d; restarting", WEXITSTATUS(st));
@@ -722,13 +758,18 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 			n->why[0] = '\0';
 			if (n->offline) {
 				n->offline = 0;
-				nfc_say(n, evs, max, &k, "online (%s)", m.text);
+				/* after a restart, quiet: a reader that crashes
+				 * on every card is said once, not once a cycle */
+				if (!n->restarted)
+					nfc_say(n, evs, max, &k, "online (%s)",
+					    m.text);
 				ev = &evs[k++];
 				memset(ev, 0, sizeof(*ev));
 				ev->type = DRIVER_EV_ONLINE;
 			}
 			break;
 		case NFC_MSG_OFFLINE:
+			n->restarted = 0;
 			memcpy(n->why, m.text, sizeof(n->why));
 			nfc_say(n, evs, max, &k, "offline: %s", m.text);
 			if (!n->offline) {
@@ -743,6 +784,8 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 			break;
 		case NFC_MSG_TAP:
 			n->taps++;
+			n->restarted = 0;
+			n->said[0] = '\0';	/* a problem after a good read is news */
 			ev = &evs[k++];
 			memset(ev, 0, sizeof(*ev));
 			ev->type = DRIVER_EV_TAP;

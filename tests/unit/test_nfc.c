@@ -1,0 +1,450 @@
+/*
+ * test_nfc.c — the nfc reader driver against the PN532 emulator, through
+ * the real libnfc (pn532_uart on a pty): tap, hold = one tap, removal, the
+ * next card, card data that lies, a chip that lies or stalls, the pty gone
+ * and back, a hung reader, two readers at once. Every test has a hard
+ * timeout: libnfc can block forever, and then the test must fail, not hang.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "drivers/driver.h"
+#include "tests/unit/pn532emu.h"
+
+/* the library allocates with the real allocator */
+#undef malloc
+#undef calloc
+#undef realloc
+#undef free
+
+#define QMAX	512
+
+struct rd {
+	void			*ctx;
+	struct driver_event	 q[QMAX];
+	size_t			 nq, seen;	/* seen: consumed by rd_wait */
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+rd_open(struct rd *r, const struct pn532emu *e, const char *opts)
+{
+	char args[256], err[256] = "";
+
+	memset(r, 0, sizeof(*r));
+	snprintf(args, sizeof(args), "%s %s", pn532emu_connstring(e), opts);
+	if (driver_nfc.open(&r->ctx, DRIVER_READER, args, err,
+	    sizeof(err)) != 0)
+		fail_msg("open %s: %s", args, err);
+}
+
+static void
+rd_close(struct rd *r)
+{
+	driver_nfc.close(r->ctx);
+	r->ctx = NULL;
+}
+
+/* Run the driver as the loop would, for ms: its fd and a 100 ms tick. */
+static void
+rd_pump(struct rd *r, int ms)
+{
+	int64_t end = now_ms() + ms;
+
+	do {
+		struct pollfd pf = { driver_nfc.fd(r->ctx), POLLIN, 0 };
+		struct driver_event evs[32];
+		int64_t left = end - now_ms();
+		int n;
+
+		poll(&pf, 1, left < 0 ? 0 : left > 100 ? 100 : (int)left);
+		n = driver_nfc.on_ready(r->ctx, evs, 32);
+		assert_true(n >= 0 && n <= 32);
+		for (int i = 0; i < n; i++) {
+			assert_int_equal(driver_event_check(&evs[i]), 0);
+			if (evs[i].type == DRIVER_EV_NOTICE)
+				printf("    notice: %s\n", evs[i].text);
+			if (r->nq < QMAX)
+				r->q[r->nq++] = evs[i];
+		}
+	} while (now_ms() < end);
+}
+
+/* The next event of this type after the last one waited for, within ms;
+ * NULL if none came. */
+static const struct driver_event *
+rd_wait(struct rd *r, int type, int ms)
+{
+	int64_t end = now_ms() + ms;
+
+	for (;;) {
+		for (size_t i = r->seen; i < r->nq; i++)
+			if (r->q[i].type == type) {
+				r->seen = i + 1;
+				return &r->q[i];
+			}
+		if (now_ms() >= end)
+			return NULL;
+		rd_pump(r, 20);
+	}
+}
+
+/* Events of this type not yet waited for. */
+static int
+rd_count(const struct rd *r, int type)
+{
+	int n = 0;
+
+	for (size_t i = r->seen; i < r->nq; i++)
+		n += r->q[i].type == type;
+	return n;
+}
+
+static int
+rd_notice(const struct rd *r, const char *needle)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->nq; i++)
+		n += r->q[i].type == DRIVER_EV_NOTICE &&
+		    strstr(r->q[i].text, needle) != NULL;
+	return n;
+}
+
+static void
+rd_skip(struct rd *r)
+{
+	r->seen = r->nq;
+}
+
+static struct pn532emu_card
+card_desfire(void)
+{
+	struct pn532emu_card c = {
+		.uid = { 0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6 },
+		.uid_len = 7, .atqa = { 0x03, 0x44 }, .sak = 0x20,
+		.ats = { 0x75, 0x77, 0x81, 0x02, 0x80 }, .ats_len = 5,
+	};
+	return c;
+}
+
+static struct pn532emu_card
+card_classic(void)
+{
+	struct pn532emu_card c = {
+		.uid = { 0xDE, 0xAD, 0xBE, 0xEF }, .uid_len = 4,
+		.atqa = { 0x00, 0x04 }, .sak = 0x08,
+	};
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	struct pn532emu *e = pn532emu_start();
+
+	assert_non_null(e);
+	*state = e;
+	alarm(60);		/* hard timeout: a hang fails the binary */
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	pn532emu_stop(*state);
+	alarm(0);
+	return 0;
+}
+
+static void
+expect_uid(const struct driver_event *ev, const struct pn532emu_card *c)
+{
+	assert_non_null(ev);
+	assert_int_equal(ev->id_format, DRIVER_ID_UID);
+	assert_int_equal(ev->id_len, c->uid_len);
+	assert_memory_equal(ev->id, c->uid, c->uid_len);
+	assert_int_equal(ev->cls, 0);		/* UID only: legacy */
+	assert_memory_equal(ev->atqa, c->atqa, 2);
+	assert_int_equal(ev->sak, c->sak);
+}
+
+/* A card is one tap however long it is held; removal and a new card (or
+ * the same one again) is a new tap; both presence checks (R(NAK) for
+ * ISO 14443-4, reselection otherwise) are exercised. */
+static void
+test_tap_hold_remove(void **state)
+{
+	struct pn532emu *e = *state;
+	struct pn532emu_card d = card_desfire(), m = card_classic();
+	const struct driver_event *ev;
+	struct rd r;
+	int64_t t0;
+	char id[64];
+
+	rd_open(&r, e, "poll=10");
+	rd_pump(&r, 300);
+	assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+	assert_int_equal(rd_count(&r, DRIVER_EV_OFFLINE), 0);
+
+	t0 = (int64_t)time(NULL);
+	pn532emu_set_card(e, &d);
+	ev = rd_wait(&r, DRIVER_EV_TAP, 2000);
+	expect_uid(ev, &d);
+	assert_int_equal(ev->ats_len, d.ats_len);
+	assert_memory_equal(ev->ats, d.ats, d.ats_len);
+	assert_true(ev->time_us / 1000000 >= t0 - 1 &&
+	    ev->time_us / 1000000 <= t0 + 3);
+	assert_int_equal(driver_event_id(ev, id, sizeof(id)), 0);
+	assert_string_equal(id, "04A1B2C3D4E5F6");
+
+	rd_pump(&r, 600);		/* held: still one tap */
+	assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+	assert_true(pn532emu_count(e, 0x42) >= 5);	/* it was watched */
+
+	pn532emu_set_card(e, NULL);
+	rd_pump(&r, 200);
+	assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+	pn532emu_set_card(e, &m);
+	ev = rd_wait(&r, DRIVER_EV_TAP, 2000);
+	expect_uid(ev, &m);
+	assert_int_equal(ev->ats_len, 0);
+
+	rd_pump(&r, 600);		/* held, watched by reselection */
+	assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+
+	/* the same card, taken off and put back: a second tap */
+	pn532emu_set_card(e, NULL);
+	rd_pump(&r, 200);
+	pn532emu_set_card(e, &m);
+	ev = rd_wait(&r, DRIVER_EV_TAP, 2000);
+	expect_uid(ev, &m);
+	rd_pump(&r, 300);
+	assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+	assert_int_equal(rd_count(&r, DRIVER_EV_OFFLINE), 0);
+	rd_close(&r);
+}
+
+/* The chip answers the card poll wrongly: no tap, no offline, a line in
+ * words; once it behaves, the card on it is read. */
+static void
+test_chip_faults(void **state)
+{
+	static const enum pn532emu_fault faults[] = {
+		PN532EMU_FAULT_CHECKSUM, PN532EMU_FAULT_JUNK,
+		PN532EMU_FAULT_CODE, PN532EMU_FAULT_ERROR,
+	};
+	struct pn532emu *e = *state;
+	struct pn532emu_card d = card_desfire();
+	struct rd r;
+
+	rd_open(&r, e, "poll=10");
+	rd_pump(&r, 200);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		size_t before = r.nq;
+		int notices = 0;
+
+		printf("  fault %s\n", pn532emu_fault_name(faults[i]));
+		pn532emu_fault(e, faults[i], 0x4A);
+		pn532emu_set_card(e, &d);
+		rd_pump(&r, 1200);
+		assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+		assert_int_equal(rd_count(&r, DRIVER_EV_OFFLINE), 0);
+		for (size_t k = before; k < r.nq; k++)
+			notices += r.q[k].type == DRIVER_EV_NOTICE;
+		/* said once in words, not once per poll */
+		assert_true(notices >= 1 && notices <= 2);
+		pn532emu_fault(e, PN532EMU_FAULT_NONE, PN532EMU_ALL);
+		expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &d);
+		pn532emu_set_card(e, NULL);
+		rd_pump(&r, 150);
+		rd_skip(&r);
+	}
+	rd_close(&r);
+}
+
+/* Target data that lies: an 11-byte UID, data cut short, an ATS whose
+ * length byte is 0 (libnfc computes -1 and copies SIZE_MAX bytes: the
+ * reader process dies, not the gateway). Never a tap. */
+static void
+test_card_data_faults(void **state)
+{
+	static const enum pn532emu_fault faults[] = {
+		PN532EMU_FAULT_UID_LONG, PN532EMU_FAULT_TRUNCATED,
+		PN532EMU_FAULT_ATS_ZERO,
+	};
+	struct pn532emu *e = *state;
+	struct pn532emu_card d = card_desfire();
+	struct rd r;
+
+	rd_open(&r, e, "poll=10 backoff=200");
+	rd_pump(&r, 200);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		printf("  fault %s\n", pn532emu_fault_name(faults[i]));
+		pn532emu_fault(e, faults[i], 0x4A);
+		pn532emu_set_card(e, &d);
+		rd_pump(&r, 1200);
+		assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+		pn532emu_fault(e, PN532EMU_FAULT_NONE, PN532EMU_ALL);
+		expect_uid(rd_wait(&r, DRIVER_EV_TAP, 3000), &d);
+		pn532emu_set_card(e, NULL);
+		rd_pump(&r, 150);
+		rd_skip(&r);
+	}
+	assert_true(rd_notice(&r, "card data rejected") >= 1);
+	assert_true(rd_notice(&r, "reader process") >= 1);	/* ats-zero */
+	rd_close(&r);
+}
+
+/* The pty goes away: offline (said why), reopened with backoff, online
+ * again when it is back, and the card on it is read. */
+static void
+test_unplug_replug(void **state)
+{
+	struct pn532emu *e = *state;
+	struct pn532emu_card m = card_classic();
+	struct rd r;
+
+	rd_open(&r, e, "poll=10 backoff=400");
+	rd_pump(&r, 200);
+	pn532emu_unplug(e);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 3000));
+	assert_true(rd_notice(&r, "No such file") >= 1);
+	rd_pump(&r, 1500);		/* retries, said once */
+	assert_int_equal(rd_notice(&r, "offline"), 1);
+	assert_int_equal(rd_count(&r, DRIVER_EV_ONLINE), 0);
+	assert_int_equal(pn532emu_replug(e), 0);
+	pn532emu_set_card(e, &m);
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 3000));
+	expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &m);
+	rd_close(&r);
+}
+
+/* A chip that stops answering: offline after the bounded timeouts. */
+static void
+test_silent(void **state)
+{
+	struct pn532emu *e = *state;
+	struct rd r;
+
+	rd_open(&r, e, "poll=10 backoff=300");
+	rd_pump(&r, 200);
+	pn532emu_fault(e, PN532EMU_FAULT_SILENT, PN532EMU_ALL);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 5000));
+	assert_true(rd_notice(&r, "no answer in time") >= 1 ||
+	    rd_notice(&r, "no PN53x") >= 1);
+	pn532emu_fault(e, PN532EMU_FAULT_NONE, PN532EMU_ALL);
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 4000));
+	rd_close(&r);
+}
+
+/* A chip that drips one byte every 250 ms keeps libnfc inside one call
+ * forever (every byte restarts its timeout): the watchdog kills the
+ * reader process and starts another. */
+static void
+test_watchdog(void **state)
+{
+	struct pn532emu *e = *state;
+	struct pn532emu_card m = card_classic();
+	struct rd r;
+
+	rd_open(&r, e, "poll=10 watchdog=2000 backoff=200");
+	rd_pump(&r, 200);
+	pn532emu_fault(e, PN532EMU_FAULT_DRIP, PN532EMU_ALL);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 6000));
+	assert_true(rd_notice(&r, "silent for 2000 ms") >= 1);
+	pn532emu_fault(e, PN532EMU_FAULT_NONE, PN532EMU_ALL);
+	pn532emu_set_card(e, &m);
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 5000));
+	expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &m);
+	rd_close(&r);
+}
+
+/* Two readers: one unplugged, the other keeps reading. */
+static void
+test_two_readers(void **state)
+{
+	struct pn532emu *e1 = *state, *e2 = pn532emu_start();
+	struct pn532emu_card d = card_desfire(), m = card_classic();
+	struct rd r1, r2;
+
+	assert_non_null(e2);
+	rd_open(&r1, e1, "poll=10");
+	rd_open(&r2, e2, "poll=10");
+	pn532emu_unplug(e1);
+	assert_non_null(rd_wait(&r1, DRIVER_EV_OFFLINE, 3000));
+	pn532emu_set_card(e2, &m);
+	expect_uid(rd_wait(&r2, DRIVER_EV_TAP, 2000), &m);
+	pn532emu_set_card(e2, NULL);
+	rd_pump(&r2, 150);
+	pn532emu_set_card(e2, &d);
+	expect_uid(rd_wait(&r2, DRIVER_EV_TAP, 2000), &d);
+	assert_int_equal(rd_count(&r2, DRIVER_EV_OFFLINE), 0);
+	rd_close(&r1);
+	rd_close(&r2);
+	pn532emu_stop(e2);
+}
+
+static void
+test_bad_args(void **state)
+{
+	static const char *const bad[] = {
+		"", "ttyUSB0", "pn532_uart:/dev/x poll=abc",
+		"pn532_uart:/dev/x watchdog=100", "pn532_uart:/dev/x speed=9",
+		"pn532_uart:/dev/x poll=99999999999",
+	};
+	char err[256];
+	void *ctx = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(driver_nfc.open(&ctx, DRIVER_READER, bad[i],
+		    err, sizeof(err)), -1);
+		assert_true(strncmp(err, "nfc: ", 5) == 0);
+	}
+	assert_int_equal(driver_nfc.open(&ctx, DRIVER_OUTPUT,
+	    "pn532_uart:/dev/x", err, sizeof(err)), -1);
+	assert_ptr_equal(driver_find("nfc"), &driver_nfc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test_setup_teardown(test_tap_hold_remove, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chip_faults, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_card_data_faults, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unplug_replug, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_readers, setup,
+		    teardown),
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

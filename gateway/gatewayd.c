@@ -42,6 +42,7 @@
 #include "gateway/gate.h"
 #include "gateway/journal.h"
 #include "gateway/policyio.h"
+#include "gateway/snapshot.h"
 #include "gateway/state.h"
 #include "gateway/sync.h"
 #include "policy/policy.h"
@@ -51,6 +52,7 @@
 #define GW_RECENT_S	600	/* longest two-person / escort window kept */
 #define GW_EVENTS	32	/* per on_ready call */
 #define GW_FLOOD_CHUNK	256
+#define GW_SNAP_EVERY	50000	/* durable records between state snapshots */
 
 struct gw;
 struct gw_gate;
@@ -123,6 +125,8 @@ struct gw {
 	uint32_t		 next_tag;
 	struct event		*sig_hup, *sig_term, *sig_int;
 	int			 stopping;
+	struct gw_replica	*rep;		/* snapshot source, NULL = none */
+	uint64_t		 snap_every;
 	struct sync		*sync;		/* central rsyslog, own thread */
 	struct event		*sync_ev;	/* watches it: log, alarms */
 	char			 sync_err[200];
@@ -1351,7 +1355,11 @@ gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
 			ctl_data(c, "%s\"%s\":%u", k++ ? "," : "",
 			    policy_zone_name(gw->pol, z),
 			    policy_zone_capacity(gw->pol, z));
-	ctl_data(c, "},\"alarms\":[");
+	ctl_data(c, "},\"modes\":[");
+	for (uint32_t m = 0; m < policy_count(gw->pol, POLICY_COUNT_MODES); m++)
+		ctl_data(c, "%s\"%s\"", m ? "," : "",
+		    policy_mode_name(gw->pol, m));
+	ctl_data(c, "],\"alarms\":[");
 	for (size_t i = 0; i < gw->nalarms; i++) {
 		struct gw_alarm *al = &gw->alarms[i];
 		gw_json_str(a, sizeof(a), al->detail);
@@ -1434,10 +1442,22 @@ gw_cmd_muster(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
  * acknowledged; condition alarms come back inactive, because the gateway
  * re-reads its inputs at start and raises them again if they persist.
  */
-static void
-gw_alarm_replay(void *ctx, const struct journal_record *r)
+static struct gw_alarm *
+gw_alarm_find_in(struct gw_alarm *v, size_t n, const char *gate,
+    const char *name)
 {
-	struct gw *gw = ctx;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].gate, gate) == 0 && strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* One record onto an alarm list (the daemon's at start, or the snapshot
+ * replica's: see struct gw_replica). */
+static void
+gw_alarm_apply(struct gw_alarm *v, size_t *n, uint64_t *next,
+    const struct journal_record *r)
+{
 	char gate[48], name[32];
 	struct gw_alarm *a;
 	const char *colon, *slash, *sp;
@@ -1446,18 +1466,18 @@ gw_alarm_replay(void *ctx, const struct journal_record *r)
 		if ((colon = strstr(r->text, ": ")) == NULL)
 			return;
 		gw_fmt(name, sizeof(name), "%.*s", (int)(colon - r->text), r->text);
-		a = gw_alarm_find(gw, r->gate, name);
+		a = gw_alarm_find_in(v, *n, r->gate, name);
 		if (r->type[5] == '-') {
 			if (a != NULL)
 				a->active = 0;
 			return;
 		}
 		if (a == NULL) {
-			if (gw->nalarms >= GW_ALARMS_MAX)
+			if (*n >= GW_ALARMS_MAX)
 				return;
-			a = &gw->alarms[gw->nalarms++];
+			a = &v[(*n)++];
 			memset(a, 0, sizeof(*a));
-			a->id = ++gw->next_alarm;
+			a->id = ++*next;
 			gw_copy(a->gate, sizeof(a->gate), r->gate);
 			gw_copy(a->name, sizeof(a->name), name);
 		}
@@ -1474,9 +1494,18 @@ gw_alarm_replay(void *ctx, const struct journal_record *r)
 		return;
 	gw_fmt(gate, sizeof(gate), "%.*s", (int)(slash - sp - 1), sp + 1);
 	gw_fmt(name, sizeof(name), "%.*s", (int)strcspn(slash + 1, " "), slash + 1);
-	a = gw_alarm_find(gw, strcmp(gate, "gateway") == 0 ? "" : gate, name);
+	a = gw_alarm_find_in(v, *n, strcmp(gate, "gateway") == 0 ? "" : gate,
+	    name);
 	if (a != NULL)
-		*a = gw->alarms[--gw->nalarms];
+		*a = v[--*n];
+}
+
+static void
+gw_alarm_replay(void *ctx, const struct journal_record *r)
+{
+	struct gw *gw = ctx;
+
+	gw_alarm_apply(gw->alarms, &gw->nalarms, &gw->next_alarm, r);
 }
 
 /* Manual changes: journal first (with who and why), act in the callback. */

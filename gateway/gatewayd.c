@@ -1508,6 +1508,256 @@ gw_alarm_replay(void *ctx, const struct journal_record *r)
 	gw_alarm_apply(gw->alarms, &gw->nalarms, &gw->next_alarm, r);
 }
 
+/*
+ * State snapshots (gateway/snapshot.h) let a restart replay only the tail
+ * of the journal. A snapshot must be exactly what a replay of records
+ * 1..seq gives, so it is taken from a replica fed only durable records, in
+ * seq order (commit_observe), with the replay's own rules (state_apply,
+ * gw_alarm_apply). The live state cannot serve, not even at a quiescent
+ * point: the guards see a tap and a passage before their records are
+ * durable, a record whose sync failed may still be written by a retry,
+ * and the live alarm list keeps conditions active and numbers alarms as
+ * they were raised, which a replay does not. The price is a second copy of
+ * the state in memory and one state_apply per durable record; encoding
+ * happens on the loop (milliseconds), write and fsync on the writer thread.
+ */
+struct gw_replica {
+	struct state		*st;
+	struct gw_alarm		 alarms[GW_ALARMS_MAX];
+	size_t			 nalarms;
+	uint64_t		 next_alarm;
+	char			 mode[32];	/* last mode record's */
+	uint64_t		 seq;		/* applied records 1..seq */
+	uint8_t			 hash[32];	/* record seq's */
+	uint64_t		 snap_seq;	/* last snapshot handed over */
+	int			 broken;
+	char			 path[CONF_PATH_MAX + 16];
+	struct snapshot_writer	*w;
+};
+
+/* Report what the writer finished since last asked. */
+static void
+gw_snap_report(struct gw *gw)
+{
+	uint64_t seq;
+	int64_t us;
+	char err[256];
+
+	if (!snapshot_writer_result(gw->rep->w, &seq, &us, err, sizeof(err)))
+		return;
+	if (err[0])
+		gw_log(LOG_WARNING, "state snapshot at seq %llu not written: %s "
+		    "(a restart replays more of the journal)",
+		    (unsigned long long)seq, err);
+	else if (gw_debug)
+		gw_log(LOG_DEBUG, "state snapshot at seq %llu written in %lld ms",
+		    (unsigned long long)seq, (long long)(us / 1000));
+}
+
+/* Encode the replica and hand it to the writer (unless it is busy). */
+static void
+gw_snap_take(struct gw *gw)
+{
+	struct gw_replica *rp = gw->rep;
+	struct snapshot s;
+	struct snapshot_alarm *al;
+	uint8_t *buf;
+	size_t len;
+	int64_t t0 = gw_now_us();
+
+	gw_snap_report(gw);
+	if (rp->broken || rp->seq == rp->snap_seq ||
+	    snapshot_writer_busy(rp->w))
+		return;
+	memset(&s, 0, sizeof(s));
+	if ((al = calloc(rp->nalarms + 1, sizeof(*al))) == NULL)
+		return;
+	s.seq = rp->seq;
+	memcpy(s.hash, rp->hash, 32);
+	gw_copy(s.policy, sizeof(s.policy), policy_hash(gw->pol));
+	gw_copy(s.mode, sizeof(s.mode), rp->mode);
+	s.next_alarm = rp->next_alarm;
+	for (size_t i = 0; i < rp->nalarms; i++) {
+		const struct gw_alarm *a = &rp->alarms[i];
+		al[i].id = a->id;
+		gw_copy(al[i].gate, sizeof(al[i].gate), a->gate);
+		gw_copy(al[i].name, sizeof(al[i].name), a->name);
+		gw_copy(al[i].detail, sizeof(al[i].detail), a->detail);
+		al[i].at = a->at;
+		al[i].active = a->active;
+		al[i].count = a->count;
+	}
+	s.alarms = al;
+	s.nalarms = rp->nalarms;
+	s.st = rp->st;
+	if (snapshot_encode(&s, &buf, &len) == -1) {
+		gw_log(LOG_WARNING, "state snapshot at seq %llu: out of memory",
+		    (unsigned long long)rp->seq);
+		free(al);
+		return;
+	}
+	free(al);
+	if (snapshot_writer_put(rp->w, buf, len, rp->seq) == 0)
+		rp->snap_seq = rp->seq;
+	if (gw_debug)
+		gw_log(LOG_DEBUG, "state snapshot at seq %llu: %zu bytes encoded "
+		    "in %lld us on the loop", (unsigned long long)rp->seq, len,
+		    (long long)(gw_now_us() - t0));
+}
+
+static void
+gw_replica_on_durable(void *arg, const struct journal_record *r)
+{
+	struct gw *gw = arg;
+	struct gw_replica *rp = gw->rep;
+
+	if (rp->broken)
+		return;
+	if (r->seq != rp->seq + 1) {
+		/* a record missed: the replica is no longer "records 1..seq" */
+		rp->broken = 1;
+		gw_log(LOG_WARNING, "state snapshots stopped: seq %llu follows "
+		    "%llu (a restart replays the whole journal)",
+		    (unsigned long long)r->seq, (unsigned long long)rp->seq);
+		return;
+	}
+	(void)state_apply(rp->st, gw->pol, r, rp->mode);
+	gw_alarm_apply(rp->alarms, &rp->nalarms, &rp->next_alarm, r);
+	rp->seq = r->seq;
+	memcpy(rp->hash, r->hash, 32);
+	if (gw->snap_every > 0 && rp->seq - rp->snap_seq >= gw->snap_every)
+		gw_snap_take(gw);
+}
+
+/*
+ * At start: the state after the snapshot's records, if the snapshot is
+ * whole, of this format and policy, and the journal still holds its last
+ * record with its hash; else the whole journal, and why. -1 only when the
+ * journal itself cannot be read (as without snapshots).
+ */
+static int
+gw_state_rebuild(struct gw *gw, struct state_replay *sr, char *err,
+    size_t errlen)
+{
+	struct snapshot s;
+	char why[512];
+	int k;
+
+	memset(&s, 0, sizeof(s));
+	gw_fmt(why, sizeof(why), "%s/%s", gw->journal_dir, SNAPSHOT_FILE);
+	k = gw->snap_every > 0 ? snapshot_read(why, GW_ALARMS_MAX, &s, why,
+	    sizeof(why)) : 1;
+	if (k == 0 && strcmp(s.policy, policy_hash(gw->pol)) != 0) {
+		gw_fmt(why, sizeof(why), "it was made under policy %.12s, policy "
+		    "%.12s is in force (zones may have moved)", s.policy,
+		    policy_hash(gw->pol));
+		snapshot_clear(&s);
+		k = -1;
+	}
+	if (k == 0) {
+		state_free(gw->st);
+		gw->st = s.st;
+		s.st = NULL;
+		for (size_t i = 0; i < s.nalarms; i++) {
+			struct gw_alarm *a = &gw->alarms[i];
+			memset(a, 0, sizeof(*a));
+			a->id = s.alarms[i].id;
+			gw_copy(a->gate, sizeof(a->gate), s.alarms[i].gate);
+			gw_copy(a->name, sizeof(a->name), s.alarms[i].name);
+			gw_copy(a->detail, sizeof(a->detail), s.alarms[i].detail);
+			a->at = s.alarms[i].at;
+			a->active = s.alarms[i].active;
+			a->count = s.alarms[i].count;
+		}
+		gw->nalarms = s.nalarms;
+		gw->next_alarm = s.next_alarm;
+		sr->after_seq = s.seq;
+		memcpy(sr->after_hash, s.hash, 32);
+		gw_copy(sr->mode, sizeof(sr->mode), s.mode);
+		snapshot_clear(&s);
+		k = state_replay(gw->st, gw->pol, gw->journal_dir, sr, why,
+		    sizeof(why));
+		if (k != -2)
+			return k == 0 ? 0 : (gw_copy(err, errlen, why), -1);
+		/* what the snapshot says is not in the journal: forget it */
+		gw_log(LOG_WARNING, "state snapshot not used: it claims record "
+		    "%llu, but %s; replaying the whole journal",
+		    (unsigned long long)sr->after_seq, why);
+		state_free(gw->st);
+		if ((gw->st = state_new()) == NULL) {
+			gw_copy(err, errlen, "out of memory");
+			return -1;
+		}
+		gw->nalarms = 0;
+		gw->next_alarm = 0;
+		sr->after_seq = 0;
+	} else if (k == -1)
+		gw_log(LOG_WARNING, "state snapshot %s/%s not used: %s; "
+		    "replaying the whole journal", gw->journal_dir,
+		    SNAPSHOT_FILE, why);
+	return state_replay(gw->st, gw->pol, gw->journal_dir, sr, err,
+	    errlen) == 0 ? 0 : -1;
+}
+
+/* The replica starts as the state just rebuilt, which came from durable
+ * records only (journal_open synced everything it found). */
+static void
+gw_replica_start(struct gw *gw, const struct state_replay *sr)
+{
+	struct gw_replica *rp;
+
+	if (gw->snap_every == 0)
+		return;
+	if (sr->last_seq != journal_last_seq(gw->j)) {
+		gw_log(LOG_WARNING, "state snapshots off: replay ended at seq %llu, "
+		    "the journal at %llu", (unsigned long long)sr->last_seq,
+		    (unsigned long long)journal_last_seq(gw->j));
+		return;
+	}
+	if ((rp = calloc(1, sizeof(*rp))) == NULL ||
+	    (rp->st = state_clone(gw->st)) == NULL) {
+		gw_log(LOG_WARNING, "state snapshots off: out of memory");
+		free(rp);
+		return;
+	}
+	memcpy(rp->alarms, gw->alarms, gw->nalarms * sizeof(gw->alarms[0]));
+	rp->nalarms = gw->nalarms;
+	rp->next_alarm = gw->next_alarm;
+	gw_copy(rp->mode, sizeof(rp->mode), sr->mode);
+	rp->seq = sr->last_seq;
+	memcpy(rp->hash, sr->last_hash, 32);
+	/* what was loaded needs no new file; a long replay does */
+	rp->snap_seq = sr->records < gw->snap_every ? rp->seq : 0;
+	gw_fmt(rp->path, sizeof(rp->path), "%s/%s", gw->journal_dir,
+	    SNAPSHOT_FILE);
+	if ((rp->w = snapshot_writer_new(rp->path)) == NULL) {
+		gw_log(LOG_WARNING, "state snapshots off: no writer thread");
+		state_free(rp->st);
+		free(rp);
+		return;
+	}
+	gw->rep = rp;
+	commit_observe(gw->commit, gw_replica_on_durable, gw);
+	if (rp->snap_seq != rp->seq)
+		gw_snap_take(gw);
+}
+
+/* Clean stop: everything is durable and observed; save it all. */
+static void
+gw_replica_stop(struct gw *gw)
+{
+	if (gw->rep == NULL)
+		return;
+	snapshot_writer_wait(gw->rep->w);
+	gw_snap_take(gw);
+	snapshot_writer_wait(gw->rep->w);
+	gw_snap_report(gw);
+	snapshot_writer_free(gw->rep->w);
+	state_free(gw->rep->st);
+	free(gw->rep);
+	gw->rep = NULL;
+}
+
 /* Manual changes: journal first (with who and why), act in the callback. */
 struct gw_change {
 	struct gw	*gw;
@@ -2139,6 +2389,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: gatewayd -c CONF [-d] [--journal DIR] "
 	    "[--socket PATH] [--sim-clock TIME]\n"
+	    "                [--snapshot-every N]\n"
 	    "       gatewayd -n -c CONF\n");
 	exit(2);
 }
@@ -2170,6 +2421,7 @@ main(int argc, char **argv)
 		{ "journal", required_argument, NULL, 'J' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "sim-clock", required_argument, NULL, 'K' },
+		{ "snapshot-every", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conf_path = NULL, *jdir = NULL, *sock = NULL, *clk = NULL;
@@ -2177,6 +2429,8 @@ main(int argc, char **argv)
 	struct gw *gw;
 	char err[1024], summary[256];
 	size_t ntests = 0;
+	unsigned long long snap_every = GW_SNAP_EVERY;
+	char *end;
 
 	while ((ch = getopt_long(argc, argv, "c:dn", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -2186,6 +2440,12 @@ main(int argc, char **argv)
 		case 'J': jdir = optarg; break;
 		case 'S': sock = optarg; break;
 		case 'K': clk = optarg; break;
+		case 'P':	/* 0: no snapshots, every start replays it all */
+			errno = 0;
+			snap_every = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-')
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -2194,6 +2454,7 @@ main(int argc, char **argv)
 	if ((gw = calloc(1, sizeof(*gw))) == NULL)
 		return 1;
 	gw->conf_path = conf_path;
+	gw->snap_every = snap_every;
 	if ((gw->conf = gw_conf_load(conf_path)) == NULL) {
 		fprintf(stderr, "gatewayd: %s: configuration has errors\n",
 		    conf_path);
@@ -2275,8 +2536,7 @@ main(int argc, char **argv)
 	if ((gw->st = state_new()) == NULL)
 		return 1;
 	struct state_replay sr = { .each = gw_alarm_replay, .each_ctx = gw };
-	if (state_replay(gw->st, gw->pol, gw->journal_dir, &sr, err,
-	    sizeof(err)) == -1) {
+	if (gw_state_rebuild(gw, &sr, err, sizeof(err)) == -1) {
 		gw_log(LOG_ERR, "journal %s: cannot rebuild state: %s",
 		    gw->journal_dir, err);
 		return 1;
@@ -2298,6 +2558,7 @@ main(int argc, char **argv)
 		gw_log(LOG_ERR, "cannot set up the event loop");
 		return 1;
 	}
+	gw_replica_start(gw, &sr);
 	gw->ngates = gw->conf->ngates;
 	if ((gw->gates = calloc(gw->ngates, sizeof(*gw->gates))) == NULL)
 		return 1;
@@ -2362,6 +2623,11 @@ main(int argc, char **argv)
 	    gw->ngates, policy_mode_name(gw->pol, gw->mode),
 	    policy_hash(gw->pol), summary, (unsigned long long)sr.records,
 	    (unsigned long long)sr.passages);
+	if (sr.after_seq > 0) {
+		size_t n = strlen(r.text);
+		gw_fmt(r.text + n, sizeof(r.text) - n, " after the state "
+		    "snapshot at seq %llu", (unsigned long long)sr.after_seq);
+	}
 	if (clk != NULL) {
 		size_t n = strlen(r.text);
 		gw_fmt(r.text + n, sizeof(r.text) - n, "; SIMULATED CLOCK from %s",
@@ -2378,6 +2644,7 @@ main(int argc, char **argv)
 	    gw->stopping ? " on signal" : "");
 	gw_submit(gw, &r, NULL, NULL);
 	rc = commit_drain(gw->commit) == 0 ? 0 : 1;
+	gw_replica_stop(gw);
 	/* a moment to hand the central server what is durable */
 	sync_stop(gw->sync, 2000);
 	sync_free(gw->sync);

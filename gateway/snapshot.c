@@ -490,6 +490,17 @@ snapshot_writer_put(struct snapshot_writer *w, uint8_t *buf, size_t len,
 }
 
 int
+snapshot_writer_busy(struct snapshot_writer *w)
+{
+	int busy;
+
+	pthread_mutex_lock(&w->mu);
+	busy = w->busy;
+	pthread_mutex_unlock(&w->mu);
+	return busy;
+}
+
+int
 snapshot_writer_result(struct snapshot_writer *w, uint64_t *seq,
     int64_t *took_us, char *err, size_t errlen)
 {

@@ -62,6 +62,7 @@ struct snapshot_writer *snapshot_writer_new(const char *path);
  * is still being written (buf is freed). */
 int	snapshot_writer_put(struct snapshot_writer *, uint8_t *buf, size_t len,
 	    uint64_t seq);
+int	snapshot_writer_busy(struct snapshot_writer *);
 /* The outcome of the last write not yet reported: 1 with seq, how long
  * the write took and err ("" on success); 0 when there is nothing new. */
 int	snapshot_writer_result(struct snapshot_writer *, uint64_t *seq,

@@ -31,7 +31,7 @@ ctl() { "$GCTL" --socket "$SOCK" "$@"; }
 gw_start() {
 	env ${GW_PRELOAD:+LD_PRELOAD=$GW_PRELOAD} \
 	    "$GWD" -d -c "$CONF" --journal "$T/journal" --socket "$SOCK" \
-	    >>"$T/daemon.log" 2>&1 &
+	    ${GW_ARGS:-} >>"$T/daemon.log" 2>&1 &
 	GW_PID=$!
 	i=0
 	while ! ctl ping >/dev/null 2>&1; do

@@ -3,7 +3,7 @@
 #   policy/*.c          -> build/lib/libpolicy.a   (pure library)
 #   drivers/*.c         -> build/lib/libdrivers.a
 #   gateway/*.c         -> build/lib/libgateway.a  (minus the two mains)
-#   gateway/gatewayd.c, gateway/gatectl.c -> build/bin/
+#   gateway/gatewayd.c, gateway/gatectl.c, gateway/gateconsole.c -> build/bin/
 #   tests/unit/test_X.c -> build/test/test_X (ASan+UBSan, cmocka); optional
 #                          tests/unit/test_X.ldflags adds link flags (--wrap=)
 #   tests/fuzz/fuzz_X.c -> build/fuzz/fuzz_X (clang libFuzzer)
@@ -27,7 +27,7 @@ LIBS        = -levent -lmbedtls -lmbedx509 -lmbedcrypto -lnfc -lpthread -lm
 
 POLICY_SRC  = $(wildcard policy/*.c)
 DRIVER_SRC  = $(wildcard drivers/*.c)
-MAINS       = gateway/gatewayd.c gateway/gatectl.c
+MAINS       = gateway/gatewayd.c gateway/gatectl.c gateway/gateconsole.c
 GATEWAY_SRC = $(filter-out $(MAINS),$(wildcard gateway/*.c))
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_HELPERS= $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
@@ -41,8 +41,8 @@ obj_san = $(patsubst %.c,$(B)/san/%.o,$(1))
 LIB_REL = $(B)/lib/libgateway.a $(B)/lib/libdrivers.a $(B)/lib/libpolicy.a
 LIB_SAN = $(B)/lib/libgateway-san.a $(B)/lib/libdrivers-san.a $(B)/lib/libpolicy-san.a
 
-BINS     = $(B)/bin/gatewayd $(B)/bin/gatectl
-SAN_BINS = $(B)/san/bin/gatewayd $(B)/san/bin/gatectl
+BINS     = $(B)/bin/gatewayd $(B)/bin/gatectl $(B)/bin/gateconsole
+SAN_BINS = $(B)/san/bin/gatewayd $(B)/san/bin/gatectl $(B)/san/bin/gateconsole
 UNITS    = $(patsubst tests/unit/%.c,$(B)/test/%,$(UNIT_SRC))
 FUZZERS  = $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 BENCHES  = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))

@@ -780,12 +780,12 @@ osdp_on_pdcap(struct osdp_pd *pd, const uint8_t *d, size_t n)
 		case 13: pd->n_readers = d[i + 2]; break;
 		}
 	}
-	osdp_notice(pd, 0, 0, "vendor %02X%02X%02X model %u v%u serial %08X "
-	    "fw %u.%u.%u: %d inputs, %d outputs, %d readers, %s, %s",
+	osdp_notice(pd, 0, 0, "PD %02X%02X%02X model %u v%u sn %08X "
+	    "fw %u.%u.%u: %d in, %d out, %d rdr, %s, %s",
 	    pd->vendor[0], pd->vendor[1], pd->vendor[2], pd->model,
 	    pd->version, pd->serial, pd->fw[0], pd->fw[1], pd->fw[2], pd->n_in,
 	    pd->n_out, pd->n_readers, pd->cap_crc ? "CRC" : "checksum",
-	    pd->cap_sc ? "AES-128 SC" : "no SC");
+	    pd->cap_sc ? "SC" : "no SC");
 }
 
 /* After CAP: go secure, or refuse, or (secure off) go online. */
@@ -809,7 +809,6 @@ osdp_after_cap(struct osdp_pd *pd)
 		    "capability: refused (answers only in clear)");
 		return;
 	}
-	pd->installing = pd->install_until_ms != 0;
 	if (!pd->has_key && !pd->installing) {
 		osdp_refuse(pd, "device-no-key", "no key for this device in "
 		    "the key file: refused (gatectl osdp key-install)");
@@ -1204,8 +1203,9 @@ osdp_pin_timeouts(struct osdp_bus *bus, int64_t now)
 			pd->pin_len = 0;
 		}
 		if (pd->install_until_ms != 0 && now > pd->install_until_ms &&
-		    !pd->installing && pd->st != PD_KEYSET)
-			osdp_install_done(pd, 1, "timed out");
+		    pd->st != PD_KEYSET)
+			osdp_install_done(pd, 1, "timed out (device not in "
+			    "install mode?)");
 	}
 }
 
@@ -1339,7 +1339,9 @@ osdp_bus_open_dev(struct osdp_bus *bus, char *err, size_t errlen)
 		tio.c_cflag &= ~(tcflag_t)(CSTOPB | PARENB | CRTSCTS);
 		cfsetispeed(&tio, sp);
 		cfsetospeed(&tio, sp);
-		tio.c_cc[VMIN] = 0;
+		/* VMIN 1: with O_NONBLOCK an empty port is EAGAIN, so a 0
+		 * from read() means hung up (VMIN 0 returns 0 when empty) */
+		tio.c_cc[VMIN] = 1;
 		tio.c_cc[VTIME] = 0;
 		if (tcsetattr(bus->fd, TCSANOW, &tio) == -1) {
 			snprintf(err, errlen, "osdp bus %s: %s: %s", c->name,
@@ -1505,6 +1507,7 @@ osdp_key_install(const char *name, unsigned addr, uint32_t tag, char *err,
 	}
 	pd->install_until_ms = osdp_now_ms() + OSDP_INSTALL_MS;
 	pd->install_tag = tag;
+	pd->installing = 1;	/* the next handshake only, with SCBK-D */
 	if (bus->cur == pd)
 		bus->cur = NULL;
 	osdp_pd_restart(pd, osdp_now_ms());

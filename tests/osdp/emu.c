@@ -18,6 +18,8 @@
 
 #include "drivers/osdp_proto.h"
 
+/* some users need only part of the emulator */
+#define EMU_FN		static __attribute__((unused))
 #define EMU_PDS		64
 #define EMU_EVQ		16
 #define EMU_REPLY_MAX	512
@@ -45,7 +47,7 @@ struct emu_pd {
 	struct emu_ev	q[EMU_EVQ];
 	size_t		nq;
 	/* what the CP did */
-	unsigned	n_cmds, n_polls, n_out, n_led, n_buz, n_keyset, n_nak,
+	unsigned	n_cmds, n_polls, n_outcmd, n_led, n_buz, n_keyset, n_nak,
 			n_chlng, n_resent;
 	uint8_t		last_led_color;
 	/* faults (counts of replies to spoil, or modes) */
@@ -94,7 +96,7 @@ emu_rand(struct emu *e, uint8_t *out, size_t n)
 	}
 }
 
-static struct emu_pd *
+EMU_FN struct emu_pd *
 emu_add(struct emu *e, uint8_t addr, int reader, const uint8_t *key)
 {
 	struct emu_pd *p = &e->pd[addr % EMU_PDS];
@@ -124,7 +126,7 @@ emu_queue(struct emu_pd *p, uint8_t code, const uint8_t *d, size_t n)
 }
 
 /* A card: RAW, reader 0, format 1 (raw Wiegand), bits. */
-static void
+EMU_FN void
 emu_card(struct emu_pd *p, const uint8_t *bytes, size_t nbytes, unsigned bits)
 {
 	uint8_t d[40] = { 0, 1, (uint8_t)(bits & 0xff), (uint8_t)(bits >> 8) };
@@ -135,7 +137,7 @@ emu_card(struct emu_pd *p, const uint8_t *bytes, size_t nbytes, unsigned bits)
 	emu_queue(p, OSDP_RAW, d, 4 + nbytes);
 }
 
-static void
+EMU_FN void
 emu_keys(struct emu_pd *p, const char *keys)
 {
 	uint8_t d[40] = { 0 };
@@ -150,7 +152,7 @@ emu_keys(struct emu_pd *p, const char *keys)
 	emu_queue(p, OSDP_KEYPAD, d, 2 + n);
 }
 
-static void
+EMU_FN void
 emu_input(struct emu_pd *p, unsigned idx, int on)
 {
 	if (idx >= 8)
@@ -159,7 +161,7 @@ emu_input(struct emu_pd *p, unsigned idx, int on)
 	emu_queue(p, OSDP_ISTATR, p->inputs, (size_t)p->n_in);
 }
 
-static void
+EMU_FN void
 emu_set_tamper(struct emu_pd *p, int on)
 {
 	uint8_t d[2];
@@ -304,7 +306,7 @@ emu_command(struct emu *e, struct emu_pd *p, const struct osdp_frame *f,
 				p->outputs[d[i]] = 0;
 			else if (d[i + 1] == 2 || d[i + 1] == 4 || d[i + 1] == 5)
 				p->outputs[d[i]] = 1;
-			p->n_out++;
+			p->n_outcmd++;
 			emu_log(p, "OUT %u %u %s", p->addr, d[i],
 			    p->outputs[d[i]] ? "on" : "off");
 		}
@@ -458,7 +460,7 @@ emu_spoil(struct emu *e, struct emu_pd *p, uint8_t *out, int len, size_t cap,
 
 /* Feed bytes from the CP; replies are appended to out. Returns bytes
  * written to out. */
-static size_t
+EMU_FN size_t
 emu_feed(struct emu *e, const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 {
 	size_t o = 0;

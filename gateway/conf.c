@@ -47,6 +47,7 @@ struct parser {
 
 static const char *const top_keywords[] = {
 	"gateway", "policy", "journal", "socket", "role", "input", "gate",
+	"osdp-bus",
 	"sync",
 };
 static const char *const gate_keywords[] = {
@@ -805,6 +806,135 @@ conf_sync(struct parser *ps, const struct tok *kw)
 		conf_next(ps);
 }
 
+static const char *const osdp_keywords[] = {
+	"device", "baud", "keys", "secure", "poll",
+};
+
+/* osdp-bus NAME { device "/dev/ttyS1"; baud 9600; keys "osdp.keys";
+ *                 secure on|off; poll 50; } */
+static void
+conf_osdp_bus(struct parser *ps, const struct tok *kw)
+{
+	struct gateway_conf *c = ps->conf;
+	struct conf_osdp_bus b;
+	struct tok nt;
+	char keys[CONF_PATH_MAX] = "";
+	int bad = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.loc.line = kw->line;
+	b.loc.col = kw->col;
+	b.baud = 9600;
+	b.secure = 1;
+	b.poll_ms = 50;
+	if (conf_value(ps, "an osdp bus name", b.name, sizeof(b.name), &nt) ==
+	    -1)
+		return;
+	if (!conf_name_ok(b.name)) {
+		conf_error(ps, &nt, "C006", "bad osdp bus name '%s'", b.name);
+		bad = 1;
+	}
+	for (size_t i = 0; i < c->nosdp; i++)
+		if (strcmp(c->osdp[i].name, b.name) == 0) {
+			conf_error(ps, &nt, "C003", "osdp-bus %s given twice "
+			    "(first at line %u)", b.name, c->osdp[i].loc.line);
+			bad = 1;
+		}
+	if (ps->tok.type != T_LBRACE) {
+		conf_error(ps, &ps->tok, "C001", "expected '{' after osdp-bus "
+		    "%s", b.name);
+		conf_skip(ps);
+		return;
+	}
+	conf_next(ps);
+	while (ps->tok.type != T_RBRACE && ps->tok.type != T_EOF) {
+		struct tok k = ps->tok, vt;
+		char v[CONF_PATH_MAX];
+		char *end;
+		unsigned long n;
+
+		if (k.type != T_WORD) {
+			if (k.type != T_BAD)
+				conf_error(ps, &k, "C001", "expected an osdp-bus "
+				    "setting, got %s", conf_tokname(&k));
+			conf_skip(ps);
+			continue;
+		}
+		conf_next(ps);
+		if (conf_value(ps, "a value", v, sizeof(v), &vt) == -1)
+			continue;
+		if (strcmp(k.s, "device") == 0) {
+			size_t dl = strlen(v);
+			if (dl >= sizeof(b.device)) {
+				conf_error(ps, &vt, "C006", "device path too long");
+				bad = 1;
+			} else
+				memcpy(b.device, v, dl + 1);
+		} else if (strcmp(k.s, "keys") == 0) {
+			snprintf(keys, sizeof(keys), "%s", v);
+		} else if (strcmp(k.s, "secure") == 0) {
+			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+				conf_error(ps, &vt, "C006", "secure is on or off");
+				bad = 1;
+			}
+			b.secure = strcmp(v, "off") != 0;
+		} else if (strcmp(k.s, "baud") == 0 || strcmp(k.s, "poll") == 0) {
+			n = strtoul(v, &end, 10);
+			if (k.s[0] == 'b' && (*end != '\0' || (n != 9600 &&
+			    n != 19200 && n != 38400 && n != 57600 &&
+			    n != 115200 && n != 230400))) {
+				conf_error(ps, &vt, "C006", "baud '%s': one of "
+				    "9600 19200 38400 57600 115200 230400", v);
+				bad = 1;
+			} else if (k.s[0] == 'p' && (*end != '\0' || n < 5 ||
+			    n > 1000)) {
+				conf_error(ps, &vt, "C006", "poll '%s': 5..1000 "
+				    "ms", v);
+				bad = 1;
+			} else if (k.s[0] == 'b')
+				b.baud = (uint32_t)n;
+			else
+				b.poll_ms = (uint32_t)n;
+		} else {
+			conf_unknown_keyword(ps, &k, "an osdp-bus block",
+			    osdp_keywords, NELEM(osdp_keywords));
+			conf_skip(ps);
+			continue;
+		}
+		conf_end(ps);
+	}
+	if (ps->tok.type == T_EOF) {
+		conf_error(ps, &ps->tok, "C001", "end of file inside osdp-bus "
+		    "block (missing '}')");
+		return;
+	}
+	conf_next(ps);
+	if (ps->tok.type == T_SEMI)
+		conf_next(ps);
+	if (b.device[0] == '\0') {
+		conf_error(ps, kw, "C005", "osdp-bus %s: missing 'device'",
+		    b.name);
+		bad = 1;
+	}
+	if (b.secure && keys[0] == '\0') {
+		conf_error(ps, kw, "C005", "osdp-bus %s: secure channel needs "
+		    "'keys \"FILE\";' (or say 'secure off;')", b.name);
+		bad = 1;
+	}
+	if (keys[0] && conf_resolve(ps->file, keys, b.keys, sizeof(b.keys)) ==
+	    -1) {
+		conf_error(ps, kw, "C006", "keys path too long");
+		bad = 1;
+	}
+	if (c->nosdp == CONF_OSDP_BUSES) {
+		conf_error(ps, kw, "C006", "at most %d osdp buses",
+		    CONF_OSDP_BUSES);
+		bad = 1;
+	}
+	if (!bad)
+		c->osdp[c->nosdp++] = b;
+}
+
 static void
 conf_statement(struct parser *ps)
 {
@@ -907,6 +1037,8 @@ conf_statement(struct parser *ps)
 		conf_gate(ps, &k);
 	} else if (strcmp(k.s, "sync") == 0) {
 		conf_sync(ps, &k);
+	} else if (strcmp(k.s, "osdp-bus") == 0) {
+		conf_osdp_bus(ps, &k);
 	} else {
 		conf_unknown_keyword(ps, &k, "gateway.conf", top_keywords,
 		    NELEM(top_keywords));
@@ -1077,6 +1209,15 @@ conf_print(const struct gateway_conf *c)
 		    sy->retry_max_s ? sy->retry_max_s : 60,
 		    (unsigned long long)(sy->backlog_alarm ? sy->backlog_alarm :
 		    10000));
+	}
+	for (size_t i = 0; i < c->nosdp; i++) {
+		const struct conf_osdp_bus *o = &c->osdp[i];
+		sbuf_printf(&b, "osdp-bus %s {\n\tdevice \"%s\";\n\tbaud %u;\n"
+		    "\tsecure %s;\n", o->name, o->device, o->baud,
+		    o->secure ? "on" : "off");
+		if (o->keys[0])
+			sbuf_printf(&b, "\tkeys \"%s\";\n", o->keys);
+		sbuf_printf(&b, "\tpoll %u;\n}\n", o->poll_ms);
 	}
 	for (size_t i = 0; i < c->ngates; i++) {
 		const struct conf_gate *g = &c->gates[i];

@@ -61,6 +61,18 @@ struct conf_sync {
 	struct conf_loc	 loc;
 };
 
+/* An OSDP RS-485 bus (drivers/osdp.h); gates name BUS:ADDR in args. */
+#define CONF_OSDP_BUSES	8
+struct conf_osdp_bus {
+	char		 name[32];
+	char		 device[256];
+	uint32_t	 baud;		/* default 9600 */
+	char		 keys[CONF_PATH_MAX];	/* resolved; "" if secure off */
+	int		 secure;	/* default on */
+	uint32_t	 poll_ms;	/* default 50 */
+	struct conf_loc	 loc;
+};
+
 struct gateway_conf {
 	char		*file;
 	char		 id[32];
@@ -75,6 +87,8 @@ struct gateway_conf {
 	struct conf_sync sync;				/* optional */
 	struct conf_gate *gates;
 	size_t		 ngates;
+	struct conf_osdp_bus osdp[CONF_OSDP_BUSES];
+	size_t		 nosdp;
 };
 
 /* Parse text (named file in diagnostics). Returns NULL if there was any

@@ -179,6 +179,7 @@ static const struct {
 	{ "muster",	CTL_ROLE_AUDITOR, "auditor" },
 	{ "audit",	CTL_ROLE_AUDITOR, "auditor" },
 	{ "sim",	CTL_ROLE_ADMIN, "admin" },
+	{ "osdp",	CTL_ROLE_ADMIN, "admin" },
 	{ "delegate",	CTL_ROLE_CONSOLE, "console" },
 };
 

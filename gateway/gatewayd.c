@@ -35,6 +35,7 @@
 #include <event2/event.h>
 
 #include "drivers/driver.h"
+#include "drivers/osdp.h"
 #include "gateway/audit.h"
 #include "gateway/commit.h"
 #include "gateway/conf.h"
@@ -483,6 +484,16 @@ gw_tap_done(void *arg, const struct journal_record *r, int status)
 
 	gate_deciding(gg->g, -1);
 	gw_journal_state(gw, status);
+	if (t->flood == NULL) {
+		/* the person at the gate sees and hears it (LED, buzzer) */
+		struct gw_dev *rd = t->credit.dir == POLICY_OUT &&
+		    gg->exit_reader.drv ? &gg->exit_reader : &gg->reader;
+		struct driver_cmd fb = { .type = status == 0 && t->grant ?
+		    DRIVER_CMD_GRANT : DRIVER_CMD_DENY };
+		if (rd->drv != NULL && rd->drv->actuate != NULL &&
+		    rd->drv != &driver_sim)
+			(void)rd->drv->actuate(rd->ctx, &fb);
+	}
 	if (status != 0) {
 		gw->jfail_taps++;
 		gw_log(LOG_ERR, "tap at %s: journal failed (%s): not actuated",
@@ -719,9 +730,24 @@ gw_dev_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		switch (ev->type) {
 		case DRIVER_EV_TAP:
-			if (dv->gg != NULL)
-				gw_tap(gw, (size_t)(dv->gg - gw->gates), ev, NULL);
+			if (dv->gg != NULL) {
+				/* the conf says which side a reader is on */
+				struct driver_event tap = *ev;
+				if (dv == &dv->gg->exit_reader)
+					tap.reader = 1;
+				gw_tap(gw, (size_t)(dv->gg - gw->gates), &tap,
+				    NULL);
+			}
 			break;
+		case DRIVER_EV_ALARM: {
+			/* the device is refused or attacked (osdp) */
+			char an[32];
+			memcpy(an, ev->id, ev->id_len);
+			an[ev->id_len] = '\0';
+			gw_alarm(gw, dv->gg ? dv->gg->cg->name : "", an,
+			    ev->value, ev->text);
+			break;
+		}
 		case DRIVER_EV_SENSOR:
 			if (dv->gg != NULL) {
 				/* a directional beam says which way (reader 1:
@@ -757,6 +783,14 @@ gw_dev_cb(evutil_socket_t fd, short what, void *arg)
 			    dv->gg->cg->name : "input", dv->drv->name,
 			    ev->text);
 			if ((c = gw_wait_take(gw, ev->tag)) != NULL) {
+				struct journal_record dr;
+				/* a request's outcome is evidence too */
+				gw_rec_init(gw, &dr, "device", dv->gg ?
+				    dv->gg->cg->name : "");
+				gw_copy(dr.actor, sizeof(dr.actor),
+				    ctl_client_actor(c));
+				gw_fmt(dr.text, sizeof(dr.text), "%s", ev->text);
+				gw_submit(gw, &dr, NULL, NULL);
 				if (ev->value)
 					ctl_err(c, "EIO", "%s", ev->text);
 				else
@@ -2313,6 +2347,88 @@ gw_cmd_audit(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 	return CTL_DONE;
 }
 
+/* osdp key-install BUS ADDR --reason TEXT: journaled first (who, why),
+ * then armed; the outcome comes back from the driver as a NOTICE with the
+ * request's tag and is journaled too. */
+struct gw_osdp_key {
+	struct gw	*gw;
+	uint64_t	 client;
+	char		 bus[OSDP_BUS_NAME_MAX];
+	unsigned	 addr;
+};
+
+static void
+gw_osdp_key_done(void *arg, const struct journal_record *r, int status)
+{
+	struct gw_osdp_key *k = arg;
+	struct gw *gw = k->gw;
+	struct ctl_client *c = ctl_client_find(gw->ctl, k->client);
+	char err[256];
+	uint32_t tag;
+
+	gw_journal_state(gw, status);
+	if (status != 0) {
+		if (c != NULL)
+			ctl_err(c, "EIO", "not journaled (%s): nothing done",
+			    strerror(-status));
+	} else if (c == NULL) {
+		/* nobody to answer: do not arm what nobody watches */
+	} else if ((tag = gw_wait_add(gw, c)) == 0) {
+		ctl_err(c, "EBUSY", "too many requests waiting");
+	} else if (osdp_key_install(k->bus, k->addr, tag, err,
+	    sizeof(err)) == -1) {
+		(void)gw_wait_take(gw, tag);
+		ctl_err(c, "EINVAL", "%s", err);
+	} else {
+		gw_broadcast(gw, r);
+		gw_log(LOG_NOTICE, "osdp %s:%u: key installation armed by %s",
+		    k->bus, k->addr, r->actor);
+	}
+	free(k);
+}
+
+static int
+gw_cmd_osdp(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct gw_osdp_key *k;
+	struct journal_record r;
+	const char *reason;
+	char *end;
+	unsigned long addr;
+
+	if (rq->argc < 4 || strcmp(rq->argv[1], "key-install") != 0 ||
+	    (reason = gw_opt(rq, 4, "--reason")) == NULL || reason[0] == '\0') {
+		ctl_err(c, "EINVAL", "usage: osdp key-install BUS ADDR --reason "
+		    "TEXT (the device must be in install mode)");
+		return CTL_DONE;
+	}
+	addr = strtoul(rq->argv[3], &end, 10);
+	if (*end != '\0' || end == rq->argv[3] || addr > 126 ||
+	    strlen(rq->argv[2]) >= OSDP_BUS_NAME_MAX) {
+		ctl_err(c, "EINVAL", "osdp key-install: bad bus or address");
+		return CTL_DONE;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		ctl_err(c, "EIO", "out of memory");
+		return CTL_DONE;
+	}
+	k->gw = gw;
+	k->client = ctl_client_id(c);
+	gw_copy(k->bus, sizeof(k->bus), rq->argv[2]);
+	k->addr = (unsigned)addr;
+	gw_rec_init(gw, &r, "osdp-key", "");
+	gw_copy(r.actor, sizeof(r.actor), ctl_client_actor(c));
+	gw_fmt(r.text, sizeof(r.text), "key installation on osdp %s:%lu armed: "
+	    "%s", k->bus, addr, reason);
+	if (commit_submit(gw->commit, &r, gw_osdp_key_done, k) == -1) {
+		free(k);
+		gw_journal_state(gw, -EIO);
+		ctl_err(c, "EIO", "journal refused the record: nothing done");
+		return CTL_DONE;
+	}
+	return CTL_PENDING;
+}
+
 static int
 gw_request(void *ctx, struct ctl_client *c, const struct ctl_request *rq)
 {
@@ -2344,6 +2460,8 @@ gw_request(void *ctx, struct ctl_client *c, const struct ctl_request *rq)
 		return gw_cmd_audit(gw, c, rq);
 	} else if (strcmp(cmd, "sim") == 0) {
 		return gw_cmd_sim(gw, c, rq);
+	} else if (strcmp(cmd, "osdp") == 0) {
+		return gw_cmd_osdp(gw, c, rq);
 	} else
 		ctl_err(c, "EINVAL", "unknown command");
 	return CTL_DONE;
@@ -2559,6 +2677,21 @@ main(int argc, char **argv)
 		return 1;
 	}
 	gw_replica_start(gw, &sr);
+	for (size_t i = 0; i < gw->conf->nosdp; i++) {
+		const struct conf_osdp_bus *ob = &gw->conf->osdp[i];
+		struct osdp_bus_conf bc;
+		memset(&bc, 0, sizeof(bc));
+		gw_copy(bc.name, sizeof(bc.name), ob->name);
+		gw_copy(bc.device, sizeof(bc.device), ob->device);
+		gw_copy(bc.keys, sizeof(bc.keys), ob->keys);
+		bc.baud = ob->baud;
+		bc.secure = ob->secure;
+		bc.poll_ms = ob->poll_ms;
+		if (osdp_bus_add(&bc, err, sizeof(err)) == -1) {
+			gw_log(LOG_ERR, "%s", err);
+			return 1;
+		}
+	}
 	gw->ngates = gw->conf->ngates;
 	if ((gw->gates = calloc(gw->ngates, sizeof(*gw->gates))) == NULL)
 		return 1;
@@ -2666,6 +2799,7 @@ main(int argc, char **argv)
 		gate_free(gg->g);
 	}
 	gw_dev_close(&gw->fire);
+	osdp_bus_close_all();
 	if (gw->jfail_ev != NULL)
 		event_free(gw->jfail_ev);
 	commit_free(gw->commit);

@@ -4,6 +4,11 @@
 # command and stop, because a build that half-works is worse than none.
 set -eu
 PKGS="gcc make clang libclang-rt-14-dev pkg-config libevent-dev libmbedtls-dev libnfc-dev libnfc-bin libcmocka-dev tzdata rsyslog rsyslog-relp openssl iproute2"
+# the console's browser test: Debian's Chromium and Node.js (playwright-core
+# comes from npm, pinned in tests/console/package-lock.json)
+PKGS="$PKGS chromium nodejs"
+# npm ships inside nodesource's nodejs; Debian's own nodejs needs the package
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
 missing=""
 for p in $PKGS; do

@@ -142,8 +142,8 @@ http_parse(const char *in, size_t len, struct http_request *req)
 	for (size_t i = 0; i + 2 < hl; i++) {
 		if (req->buf[i] == '\0')
 			return -400;
-		if (req->buf[i] == '\n' && req->buf[i - 1] != '\r')
-			return -400;	/* i > 0: the head cannot start with LF here */
+		if (req->buf[i] == '\n' && (i == 0 || req->buf[i - 1] != '\r'))
+			return -400;	/* bare LF (found by fuzz_http at i == 0) */
 		if (req->buf[i] == '\r' && req->buf[i + 1] != '\n')
 			return -400;
 	}

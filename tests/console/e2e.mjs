@@ -97,6 +97,8 @@ try {
   const first = page.locator('#feed li').first();
   assert(/GRANTED/.test(await first.innerText()) && /permit into site/.test(await first.innerText()), 'grant shown with its reason');
   console.log(`tap-to-screen (journal record time to page render) over ${lags.length} taps: p50 ${pct(lags, 0.5).toFixed(1)} ms, max ${Math.max(...lags).toFixed(1)} ms`);
+  ctl('sim', 'sensor', 'front', 'passage');   // Ada is now inside: muster and occupancy
+  await page.locator('#zones li[data-zone="site"] .zone-count', { hasText: '1' }).waitFor({ timeout: 2000 });
   ctl('sim', 'tap', 'lab-door', 'V-1');
   const deny = page.locator('#feed li.deny', { hasText: 'V-1' }).first();
   await deny.waitFor({ timeout: 1000 });
@@ -160,6 +162,7 @@ try {
   step('muster list (printable)');
   await page.getByRole('button', { name: 'Show who is inside' }).click();
   await page.locator('#muster:not([hidden])').waitFor({ timeout: 3000 });
+  assert(/Ada Lovelace/.test(await page.locator('#muster tbody').innerText()), 'Ada on the muster list');
   await page.emulateMedia({ media: 'print' });
   await page.screenshot({ path: OUT + '/3-muster-print.png', fullPage: true });
   await page.emulateMedia({ media: 'screen' });

@@ -61,7 +61,7 @@ static const char *const sync_keywords[] = {
 	"ack-timeout", "retry-max", "backlog-alarm",
 };
 static const char *const role_names[CONF_ROLE__COUNT] = {
-	"staff", "admin", "auditor",
+	"staff", "admin", "auditor", "console",
 };
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -995,7 +995,7 @@ conf_statement(struct parser *ps)
 		char rn[32], grp[64];
 		struct tok rt;
 		int r;
-		if (conf_value(ps, "a role (staff, admin, auditor)", rn,
+		if (conf_value(ps, "a role (staff, admin, auditor, console)", rn,
 		    sizeof(rn), &rt) == -1)
 			return;
 		for (r = 0; r < CONF_ROLE__COUNT; r++)
@@ -1005,7 +1005,7 @@ conf_statement(struct parser *ps)
 			const char *s = policy_suggest(rn, role_names,
 			    CONF_ROLE__COUNT);
 			conf_error(ps, &rt, "C007", "unknown role '%s'%s%s%s "
-			    "(staff, admin, auditor)", rn,
+			    "(staff, admin, auditor, console)", rn,
 			    s ? "; did you mean '" : "", s ? s : "",
 			    s ? "'?" : "");
 			conf_skip(ps);

@@ -22,6 +22,7 @@
 #define CONF_ARGS_MAX	256
 
 enum conf_role { CONF_ROLE_STAFF, CONF_ROLE_ADMIN, CONF_ROLE_AUDITOR,
+	CONF_ROLE_CONSOLE,	/* may speak for signed-in people (docs/console.md) */
 	CONF_ROLE__COUNT };
 enum conf_fail { CONF_FAIL_SECURE, CONF_FAIL_SAFE };
 

@@ -2730,6 +2730,7 @@ main(int argc, char **argv)
 		gw_log(LOG_ERR, "control socket: %s", err);
 		return 1;
 	}
+	ctl_set_console_group(gw->ctl, gw->conf->role_group[CONF_ROLE_CONSOLE]);
 	if (gw->conf->sync.set) {
 		struct timeval sec = { 1, 0 };
 		if ((gw->sync = sync_new(&gw->conf->sync, gw->conf->id,

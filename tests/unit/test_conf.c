@@ -135,7 +135,7 @@ test_errors_all_reported(void **st)
 	    "gw.conf:2:1: error[C002]: unknown keyword 'polcy' in gateway.conf; did you mean 'policy'?\n"
 	    "gw.conf:3:15: error[C002]: unknown keyword 'segmnt' in a journal block; did you mean 'segment'?\n"
 	    "gw.conf:3:33: error[C006]: bad size '12Q' (a number with K, M, G or T)\n"
-	    "gw.conf:4:6: error[C007]: unknown role 'janitor'; did you mean 'auditor'? (staff, admin, auditor)\n"
+	    "gw.conf:4:6: error[C007]: unknown role 'janitor'; did you mean 'auditor'? (staff, admin, auditor, console)\n"
 	    "gw.conf:6:10: error[C004]: unknown driver 'simm'; did you mean 'sim'?\n"
 	    "gw.conf:8:8: error[C006]: fail mode must be 'secure' or 'safe', not 'maybe'\n"
 	    "gw.conf:5:6: error[C005]: gate a has no reader\n"

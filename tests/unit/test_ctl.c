@@ -204,7 +204,7 @@ test_server(void **st)
 	run_ms(base, 30);
 	slurp(a, buf, sizeof(buf));
 	assert_string_equal(buf, "err EINVAL unknown command 'frobnicate'\n"
-	    "ok pong roles=staff admin auditor\n");
+	    "ok pong roles=staff admin auditor console\n");
 
 	/* b floods 10 KB with no newline: b is told and dropped ... */
 	char junk[10000];

@@ -163,7 +163,8 @@ commit_dispatch(struct commit *c)
 	pthread_mutex_unlock(&c->mu);
 
 	/* older than anything in the queue: made durable by a retry */
-	while (c->late_len > c->late_head && c->late[c->late_head].seq <= d)
+	while (c->obs != NULL && c->late_len > c->late_head &&
+	    c->late[c->late_head].seq <= d)
 		c->obs(c->obs_arg, &c->late[c->late_head++]);
 	if (c->late_head == c->late_len)
 		c->late_head = c->late_len = 0;
@@ -192,6 +193,8 @@ commit_dispatch(struct commit *c)
 void
 commit_observe(struct commit *c, commit_durable_fn fn, void *arg)
 {
+	if (fn == NULL)
+		c->late_head = c->late_len = 0;
 	c->obs = fn;
 	c->obs_arg = arg;
 }

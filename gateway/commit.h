@@ -25,7 +25,8 @@ int	 commit_submit(struct commit *, struct journal_record *rec,
 	    commit_cb cb, void *arg);
 /* fn sees every submitted record that became durable, once, in seq order,
  * on the loop thread, before its callback runs, including a record whose
- * callback was told "failed" and that a later retry made durable. */
+ * callback was told "failed" and that a later retry made durable.
+ * fn NULL: no more. */
 typedef void (*commit_durable_fn)(void *arg, const struct journal_record *rec);
 void	 commit_observe(struct commit *, commit_durable_fn fn, void *arg);
 /* Block until everything submitted is durable (shutdown). */

@@ -1782,6 +1782,9 @@ gw_replica_stop(struct gw *gw)
 {
 	if (gw->rep == NULL)
 		return;
+	/* anything journaled from here on (closing devices) is left to the
+	 * next start's replay of the tail */
+	commit_observe(gw->commit, NULL, NULL);
 	snapshot_writer_wait(gw->rep->w);
 	gw_snap_take(gw);
 	snapshot_writer_wait(gw->rep->w);

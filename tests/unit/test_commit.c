@@ -287,6 +287,67 @@ test_failure_then_recovery(void **state)
 	assert_int_equal(count, 15 + accepted);
 }
 
+/* commit_observe: every durable record once, in order, even those whose
+ * callback said "failed" and that the retry wrote afterwards. */
+struct obs {
+	struct fx	*f;
+	uint64_t	 next, seen, early;
+};
+
+static void
+on_observe(void *arg, const struct journal_record *rec)
+{
+	struct obs *o = arg;
+
+	if (rec->seq != o->next)
+		o->early += 1000000;	/* out of order or twice: fails below */
+	o->next = rec->seq + 1;
+	o->seen++;
+	if (journal_durable_seq(o->f->j) < rec->seq)
+		o->early++;
+}
+
+static void
+test_observe_failed_then_durable(void **state)
+{
+	struct fx *f = *state;
+	struct obs o = { f, 1, 0, 0 };
+	struct burst b = { f, 1, 10, 10, 0 };
+	unsigned accepted;
+	int i;
+
+	commit_observe(f->c, on_observe, &o);
+	f->target = 10;
+	event_base_once(f->base, -1, EV_TIMEOUT, on_burst, &b, NULL);
+	run_loop(f, 10);
+	assert_int_equal(o.seen, 10);
+
+	atomic_store(&fail_fdatasync, EIO);
+	b.n = 10;
+	on_burst(-1, 0, &b);
+	accepted = 10 - b.n;
+	f->target = 10 + accepted;
+	run_loop(f, 10);
+	assert_int_equal(f->failed, accepted);
+	assert_int_equal(o.seen, 10);		/* not durable: not seen */
+
+	atomic_store(&fail_fdatasync, 0);
+	for (i = 0; i < 100 && journal_durable_seq(f->j) < 10 + accepted; i++)
+		usleep(50 * 1000);
+	assert_int_equal(journal_durable_seq(f->j), 10 + accepted);
+	b.rc = 0;
+	b.from = 11 + accepted;
+	b.n = 5;
+	f->target = 15 + accepted;
+	event_base_once(f->base, -1, EV_TIMEOUT, on_burst, &b, NULL);
+	run_loop(f, 10);
+	assert_int_equal(b.rc, 0);
+	/* the retried ones too, before the later ones, each once */
+	assert_int_equal(o.seen, 15 + accepted);
+	assert_int_equal(o.next, 16 + accepted);
+	assert_int_equal(o.early, 0);
+}
+
 static void
 test_drain(void **state)
 {
@@ -386,6 +447,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_submit_in_order,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_failure_then_recovery,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_observe_failed_then_durable,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_drain,
 		    fx_setup, fx_teardown),

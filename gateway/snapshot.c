@@ -157,13 +157,15 @@ snapshot_encode(const struct snapshot *s, uint8_t **out, size_t *len)
 		return -1;
 	if (state_encode(s->st, &st, &stlen) == -1)
 		return -1;
+	/* grow the state's buffer rather than copy it into a new one: on the
+	 * loop, page faults on megabytes of fresh memory are what costs */
 	total = SNAP_HDR + stlen + s->nalarms * ALARM_MAX_BYTES + SNAP_TRAILER;
-	if ((buf = calloc(1, total)) == NULL) {
+	if ((buf = realloc(st, total)) == NULL) {
 		free(st);
 		return -1;
 	}
-	memcpy(buf + SNAP_HDR, st, stlen);
-	free(st);
+	memmove(buf + SNAP_HDR, buf, stlen);
+	memset(buf, 0, SNAP_HDR);
 	allen = alarms_encode(s, buf + SNAP_HDR + stlen);
 	memcpy(buf, SNAP_MAGIC, 8);
 	put_le(buf + 8, SNAPSHOT_VERSION, 4);
@@ -179,10 +181,18 @@ snapshot_encode(const struct snapshot *s, uint8_t **out, size_t *len)
 	put_le(buf + 180, stlen, 8);
 	put_le(buf + 188, allen, 8);
 	total = SNAP_HDR + stlen + allen;
-	(void)mbedtls_sha256_ret(buf, total, buf + total, 0);
+	memset(buf + total, 0, SNAP_TRAILER);
 	*out = buf;
 	*len = total + SNAP_TRAILER;
 	return 0;
+}
+
+void
+snapshot_seal(uint8_t *buf, size_t len)
+{
+	if (len >= SNAP_TRAILER)
+		(void)mbedtls_sha256_ret(buf, len - SNAP_TRAILER,
+		    buf + len - SNAP_TRAILER, 0);
 }
 
 static int
@@ -327,7 +337,7 @@ snapshot_clear(struct snapshot *s)
 }
 
 int
-snapshot_write(const char *path, const uint8_t *buf, size_t len, char *err,
+snapshot_write(const char *path, uint8_t *buf, size_t len, char *err,
     size_t errlen)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
@@ -345,6 +355,7 @@ snapshot_write(const char *path, const uint8_t *buf, size_t len, char *err,
 	else
 		snprintf(dir, sizeof(dir), ".");
 	/* the same access as the journal segments: it names the same people */
+	snapshot_seal(buf, len);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
 	    -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));

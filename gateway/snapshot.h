@@ -42,17 +42,21 @@ struct snapshot {
 	struct state		*st;
 };
 
-/* The file's bytes (the caller's state and alarms are only read). */
+/* The file's bytes (the caller's state and alarms are only read), all
+ * but the SHA-256 trailer, which snapshot_seal fills in (snapshot_write
+ * does: the hash of megabytes is the writer thread's work, not the
+ * loop's). */
 int	snapshot_encode(const struct snapshot *, uint8_t **out, size_t *len);
+void	snapshot_seal(uint8_t *buf, size_t len);
 /* Read and check path (all but the journal check): 0 with *s filled
  * (s->st and s->alarms are new; snapshot_clear frees them), 1 when there
  * is no such file, -1 with why in err. max_alarms bounds the alarm list. */
 int	snapshot_read(const char *path, size_t max_alarms, struct snapshot *s,
 	    char *err, size_t errlen);
 void	snapshot_clear(struct snapshot *);
-/* Replace path atomically with buf: path.tmp, fsync, rename, fsync of the
- * directory. 0, or -1 with why. */
-int	snapshot_write(const char *path, const uint8_t *buf, size_t len,
+/* Seal buf and replace path with it atomically: path.tmp, fsync, rename,
+ * fsync of the directory. 0, or -1 with why. */
+int	snapshot_write(const char *path, uint8_t *buf, size_t len,
 	    char *err, size_t errlen);
 
 /* A thread that writes them, so fsync never holds up the event loop. */

@@ -573,6 +573,11 @@ state_encode(const struct state *st, uint8_t **out, size_t *outlen)
 {
 	struct sbuf b = { 0 };
 
+	/* room for the usual sizes at once: no doubling (and copying) */
+	b.cap = 64 + st->people.n * 64 + st->zones.n * 32 +
+	    st->recent.n * (32 + 8 * 24);
+	if ((b.p = malloc(b.cap)) == NULL)
+		return -1;
 	sbuf_u64(&b, st->people.n, 4);
 	for (size_t i = 0; i < st->people.cap; i++) {
 		const struct person *p = st->people.vals[i];

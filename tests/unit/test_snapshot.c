@@ -509,6 +509,7 @@ test_snapshot_refused(void **st)
 		s.st = state_upto(NREC, s.mode);
 		free(b2);
 		assert_int_equal(snapshot_encode(&s, &b2, &len), 0);
+		snapshot_seal(b2, len);
 		state_free(s.st);
 		rewrite(path, b2, len);
 	}

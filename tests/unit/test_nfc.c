@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <nfc/nfc.h>
 
 #include "drivers/driver.h"
 #include "tests/unit/pn532emu.h"
@@ -403,6 +404,83 @@ test_two_readers(void **state)
 	pn532emu_stop(e2);
 }
 
+/* The emulator's exchange hook, as issue 8's DESFire model will use it:
+ * APDUs through libnfc's InDataExchange (extended frames both ways), a mute
+ * card, and a reset on every new activation. */
+struct apdu_card {
+	int	resets, calls, mute;
+};
+
+static int
+apdu_echo(void *user, const uint8_t *c, size_t clen, uint8_t *r, size_t rmax)
+{
+	struct apdu_card *a = user;
+
+	a->calls++;
+	if (a->mute || clen + 2 > rmax)
+		return -1;
+	memcpy(r, c, clen);
+	r[clen] = 0x90;
+	r[clen + 1] = 0x00;
+	return (int)clen + 2;
+}
+
+static void
+apdu_reset(void *user)
+{
+	((struct apdu_card *)user)->resets++;
+}
+
+static void
+test_emulator_apdu(void **state)
+{
+	static const nfc_modulation nm = { NMT_ISO14443A, NBR_106 };
+	struct pn532emu *e = *state;
+	struct pn532emu_card d = card_desfire();
+	struct apdu_card a = { 0, 0, 0 };
+	uint8_t c[252], r[300];
+	nfc_context *ctx;
+	nfc_device *dev;
+	nfc_target t;
+	int n;
+
+	d.exchange = apdu_echo;
+	d.reset = apdu_reset;
+	d.user = &a;
+	pn532emu_set_card(e, &d);
+	nfc_init(&ctx);
+	assert_non_null(ctx);
+	dev = nfc_open(ctx, pn532emu_connstring(e));
+	assert_non_null(dev);
+	assert_true(nfc_initiator_init(dev) >= 0);
+	assert_int_equal(nfc_initiator_select_passive_target(dev, nm, NULL, 0,
+	    &t), 1);
+	assert_int_equal(t.nti.nai.szAtsLen, d.ats_len);
+	assert_int_equal(a.resets, 1);
+	for (size_t i = 0; i < sizeof(c); i++)
+		c[i] = (uint8_t)i;
+	n = nfc_initiator_transceive_bytes(dev, c, 5, r, sizeof(r), 500);
+	assert_int_equal(n, 7);
+	assert_memory_equal(r, c, 5);
+	assert_int_equal(r[5], 0x90);
+	n = nfc_initiator_transceive_bytes(dev, c, sizeof(c), r, sizeof(r),
+	    500);
+	assert_int_equal(n, (int)sizeof(c) + 2);	/* extended frames */
+	assert_memory_equal(r, c, sizeof(c));
+	a.mute = 1;
+	assert_true(nfc_initiator_transceive_bytes(dev, c, 5, r, sizeof(r),
+	    500) < 0);
+	assert_int_equal(a.calls, 3);
+	/* taken off and put back: a new activation resets the applet */
+	pn532emu_set_card(e, NULL);
+	pn532emu_set_card(e, &d);
+	assert_int_equal(nfc_initiator_select_passive_target(dev, nm, NULL, 0,
+	    &t), 1);
+	assert_int_equal(a.resets, 2);
+	nfc_close(dev);
+	nfc_exit(ctx);
+}
+
 static void
 test_bad_args(void **state)
 {
@@ -431,6 +509,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test_setup_teardown(test_emulator_apdu, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_tap_hold_remove, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chip_faults, setup,

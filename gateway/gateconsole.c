@@ -53,6 +53,7 @@
 #include "gateway/ctl.h"
 #include "gateway/http.h"
 #include "gateway/session.h"
+#include "gateway/throttle.h"
 #include "gateway/users.h"
 
 #ifndef TAILQ_FOREACH_SAFE	/* glibc's sys/queue.h lacks it */
@@ -72,8 +73,18 @@
 #define GC_CALL_DATA_MAX	(4u << 20)
 #define GC_ASSET_MAX		(512u << 10)
 #define GC_COOKIE		"__Host-gcsession"
-#define GC_FAILS_MAX		5		/* sign-in failures per name ... */
+/*
+ * Failed sign-ins: per name (guessing one person's password) and per
+ * source address (one password tried on many names). An address gets
+ * more room than a name since a shared tablet at a busy gate may see
+ * several people mistype; both forget after ten quiet minutes.
+ */
+#define GC_FAILS_MAX		5		/* failures per name ... */
 #define GC_FAILS_LOCK_S		60		/* ... then it waits this long */
+#define GC_ADDR_FAILS_MAX	20		/* failures per address ... */
+#define GC_ADDR_LOCK_S		300		/* ... then it waits this long */
+#define GC_FAILS_WINDOW_S	600
+#define GC_FAILS_TABLE		256		/* keys remembered, each table */
 
 struct gc;
 
@@ -98,6 +109,7 @@ struct gc_conn {
 	char			 in[GC_IN_MAX];
 	struct evbuffer		*out;		/* plaintext waiting for TLS */
 	char			 peer[64];
+	char			 addr_key[THROTTLE_KEY_MAX];	/* throttle */
 };
 
 enum gc_call_kind { GC_CALL_ACTION, GC_CALL_STATUS, GC_CALL_WATCH,
@@ -118,12 +130,6 @@ struct gc_asset {
 	const char	*path, *file, *type;
 	char		*body;
 	size_t		 len;
-};
-
-struct gc_fail {
-	char	 name[USERS_NAME_MAX + 1];
-	int	 count;
-	time_t	 until, last;
 };
 
 struct gc {
@@ -153,7 +159,7 @@ struct gc {
 	char			*ring[GC_RING];
 	size_t			 ring_next;
 	struct gc_asset		 assets[3];
-	struct gc_fail		 fails[64];
+	struct throttle		*fails_name, *fails_addr;
 };
 
 static void gc_log(int prio, const char *fmt, ...)
@@ -324,6 +330,8 @@ gc_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
 		    host, sizeof(host));
 	snprintf(c->peer, sizeof(c->peer), "%s", host);
+	if (throttle_addr_key(sa, c->addr_key, sizeof(c->addr_key)) == -1)
+		snprintf(c->addr_key, sizeof(c->addr_key), "?");
 	c->gc = gc;
 	c->id = ++gc->next_id;
 	c->since = c->last_io = time(NULL);
@@ -852,29 +860,6 @@ gc_session_json(struct gc *gc, const struct session *s, char *buf,
 	    gc->live ? "true" : "false");
 }
 
-static struct gc_fail *
-gc_fail_slot(struct gc *gc, const char *name, time_t now)
-{
-	struct gc_fail *f = NULL, *old = &gc->fails[0];
-
-	for (size_t i = 0; i < sizeof(gc->fails) / sizeof(gc->fails[0]); i++) {
-		if (strcmp(gc->fails[i].name, name) == 0)
-			f = &gc->fails[i];
-		if (gc->fails[i].last < old->last)
-			old = &gc->fails[i];
-	}
-	if (f == NULL) {
-		f = old;
-		memset(f, 0, sizeof(*f));
-		snprintf(f->name, sizeof(f->name), "%.32s", name);
-	}
-	if (f->until != 0 && now >= f->until) {
-		f->count = 0;
-		f->until = 0;
-	}
-	return f;
-}
-
 static void
 gc_login(struct gc_conn *c, const struct http_request *req)
 {
@@ -883,8 +868,8 @@ gc_login(struct gc_conn *c, const struct http_request *req)
 	char cookie[256];
 	unsigned roles;
 	struct session *s;
-	struct gc_fail *f;
 	time_t now = time(NULL);
+	int64_t wait_name, wait_addr;
 	const char *why;
 
 	if ((why = gc_same_origin(req)) != NULL) {
@@ -899,28 +884,32 @@ gc_login(struct gc_conn *c, const struct http_request *req)
 		gc_fail(c, 400, "EINVAL", "want {\"user\":...,\"password\":...}");
 		return;
 	}
-	f = gc_fail_slot(gc, user, now);
-	if (f->until > now) {
+	/* checked before hashing: a waiting key costs no CPU */
+	wait_name = throttle_wait(gc->fails_name, user, now);
+	wait_addr = throttle_wait(gc->fails_addr, c->addr_key, now);
+	if (wait_name > 0 || wait_addr > 0) {
 		explicit_bzero(pass, sizeof(pass));
-		gc_log(LOG_WARNING, "sign-in refused for %s from %s: locked after "
-		    "%d failures", user, c->peer, f->count);
+		gc_log(LOG_WARNING, "sign-in refused for %s from %s: too many "
+		    "failures from this %s (%lld s to wait)", user, c->peer,
+		    wait_addr > 0 ? "address" : "name",
+		    (long long)(wait_addr > wait_name ? wait_addr : wait_name));
 		gc_fail(c, 429, "EAGAIN", "too many failed sign-ins; wait a "
-		    "minute");
+		    "few minutes");
 		return;
 	}
 	if (!users_check(gc->users, user, pass, &roles)) {
 		explicit_bzero(pass, sizeof(pass));
-		f->last = now;
-		if (++f->count >= GC_FAILS_MAX)
-			f->until = now + GC_FAILS_LOCK_S;
+		(void)throttle_fail(gc->fails_name, user, now);
+		(void)throttle_fail(gc->fails_addr, c->addr_key, now);
 		gc_log(LOG_WARNING, "sign-in failed for %s from %s", user,
 		    c->peer);
 		gc_fail(c, 401, "EPERM", "wrong name or password");
 		return;
 	}
 	explicit_bzero(pass, sizeof(pass));
-	f->count = 0;
-	f->until = 0;
+	/* the name's count is forgotten; the address's is not, so one valid
+	 * account cannot wash out the failures of guesses made beside it */
+	throttle_forget(gc->fails_name, user);
 	if ((s = session_create(gc->sessions, user, roles, now)) == NULL) {
 		gc_fail(c, 503, "EIO", "no randomness for a session");
 		return;
@@ -1442,8 +1431,13 @@ main(int argc, char **argv)
 		goto exit;
 	}
 	gc->sessions = session_table_new(256, idle, max_age);
+	gc->fails_name = throttle_new(GC_FAILS_TABLE, GC_FAILS_MAX,
+	    GC_FAILS_LOCK_S, GC_FAILS_WINDOW_S);
+	gc->fails_addr = throttle_new(GC_FAILS_TABLE, GC_ADDR_FAILS_MAX,
+	    GC_ADDR_LOCK_S, GC_FAILS_WINDOW_S);
 	gc->base = event_base_new();
-	if (gc->sessions == NULL || gc->base == NULL) {
+	if (gc->sessions == NULL || gc->base == NULL || gc->fails_name == NULL ||
+	    gc->fails_addr == NULL) {
 		fprintf(stderr, "gateconsole: out of memory\n");
 		goto exit;
 	}
@@ -1504,6 +1498,8 @@ exit:
 		free(gc->assets[i].body);
 	free(gc->status);
 	session_table_free(gc->sessions);
+	throttle_free(gc->fails_name);
+	throttle_free(gc->fails_addr);
 	users_free(gc->users);
 	mbedtls_pk_free(&gc->key);
 	mbedtls_x509_crt_free(&gc->crt);

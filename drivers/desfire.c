@@ -458,6 +458,7 @@ desfire_cmd(const struct desfire_io *io, struct desfire_sess *s,
     unsigned flags, const uint8_t *native, size_t n, uint8_t *r, size_t rmax)
 {
 	uint8_t acc[DESFIRE_RAPDU_MAX * 4], tag[16], sw2 = 0;
+	uint8_t cmdmac[DESFIRE_APDU_MAX];
 	static const uint8_t af = DF_AF;
 	size_t got = 0;
 	int insess = s != NULL && s->on, k;
@@ -470,6 +471,15 @@ desfire_cmd(const struct desfire_io *io, struct desfire_sess *s,
 	if (insess && !(flags & DESFIRE_F_ENC) &&
 	    desfire_sess_mac(s, native, n, tag) != 0)
 		goto bad;
+	if (flags & DESFIRE_F_MAC) {
+		/* the first 8 bytes of the command's CMAC go along (§5.2) */
+		if (!insess || n + 8 > sizeof(cmdmac))
+			goto bad;
+		memcpy(cmdmac, native, n);
+		memcpy(cmdmac + n, tag, 8);
+		native = cmdmac;
+		n += 8;
+	}
 	for (int frame = 0;; frame++) {
 		k = df_xfer(io, frame == 0 ? native : &af, frame == 0 ? n : 1,
 		    acc + got, sizeof(acc) - got, &sw2);
@@ -613,4 +623,110 @@ out:
 	desfire_sess_end(&s);
 	mbedtls_platform_zeroize(r, sizeof(r));
 	return res;
+}
+
+int
+desfire_issue(const struct desfire_io *io, const struct desfire_site *site,
+    const uint8_t *uid, size_t uid_len, const struct desfire_cred *cred,
+    char *why, size_t whylen)
+{
+	static const uint8_t zero[16];
+	struct desfire_sess s;
+	struct desfire_cred back;
+	uint8_t cmd[1 + 7 + DESFIRE_CRED_FILE_SIZE], r[DESFIRE_RAPDU_MAX];
+	uint8_t k0[16], k1[16];
+	const char *step;
+	int k = 0, ret = -1;
+
+	memset(&s, 0, sizeof(s));
+	if (desfire_cred_encode(cred, cmd + 8) != 0) {
+		snprintf(why, whylen, "credential id must be 1-%d printable "
+		    "characters without spaces or commas", DESFIRE_ID_MAX);
+		return -1;
+	}
+	if (desfire_card_key(site, uid, uid_len, 0, k0) != 0 ||
+	    desfire_card_key(site, uid, uid_len, 1, k1) != 0) {
+		snprintf(why, whylen, "cannot derive the card keys");
+		goto out;
+	}
+	step = "select the card level";
+	cmd[0] = 0x5A;
+	memset(cmd + 1, 0, 3);
+	if ((k = desfire_cmd(io, NULL, 0, cmd, 4, r, sizeof(r))) != 0)
+		goto fail;
+	step = "create the venue application";
+	cmd[0] = 0xCA;
+	memcpy(cmd + 1, site->aid, 3);
+	cmd[4] = 0x0B;		/* keys changeable by key 0, free listing */
+	cmd[5] = 0x80 | 2;	/* AES, two keys */
+	if ((k = desfire_cmd(io, NULL, 0, cmd, 6, r, sizeof(r))) != 0)
+		goto fail;
+	step = "select the venue application";
+	cmd[0] = 0x5A;
+	if ((k = desfire_cmd(io, NULL, 0, cmd, 4, r, sizeof(r))) != 0)
+		goto fail;
+	step = "authenticate with the new application's blank key 0";
+	if ((k = desfire_authenticate(io, 0, zero, &s)) != 0) {
+		k = k < 0 ? DESFIRE_ERR_GONE : DESFIRE_ERR_STATUS(0xAE);
+		goto fail;
+	}
+	step = "create the credential file";
+	cmd[0] = 0xCD;
+	cmd[1] = site->file;
+	cmd[2] = 0x01;		/* MACed */
+	cmd[3] = 0x00;		/* RW key 0, change key 0 */
+	cmd[4] = 0x10;		/* read key 1, write key 0 */
+	cmd[5] = DESFIRE_CRED_FILE_SIZE;
+	cmd[6] = cmd[7] = 0;
+	if ((k = desfire_cmd(io, &s, 0, cmd, 8, r, sizeof(r))) != 0)
+		goto fail;
+	step = "write the credential file";
+	if (desfire_cred_encode(cred, cmd + 8) != 0)
+		goto fail;
+	cmd[0] = 0x3D;
+	cmd[1] = site->file;
+	memset(cmd + 2, 0, 6);
+	cmd[5] = DESFIRE_CRED_FILE_SIZE;
+	if ((k = desfire_cmd(io, &s, DESFIRE_F_MAC, cmd, sizeof(cmd), r,
+	    sizeof(r))) != 0)
+		goto fail;
+	step = "set key 1";
+	cmd[0] = 0xC4;
+	cmd[1] = 0x01;
+	if (desfire_changekey_crypt(&s, 0x01, k1, 1, zero, cmd + 2) != 0 ||
+	    (k = desfire_cmd(io, &s, DESFIRE_F_ENC, cmd, 34, r, sizeof(r))) != 0)
+		goto fail;
+	step = "set key 0";
+	cmd[1] = 0x00;
+	if (desfire_changekey_crypt(&s, 0x00, k0, 1, NULL, cmd + 2) != 0 ||
+	    (k = desfire_cmd(io, &s, DESFIRE_F_ENC | DESFIRE_F_ENDS, cmd, 34, r,
+	    sizeof(r))) != 0)
+		goto fail;
+	if (desfire_read_cred(io, site, uid, uid_len, &back, why, whylen) !=
+	    DESFIRE_OK)
+		goto out;
+	if (strcmp(back.id, cred->id) != 0 || back.issue != cred->issue) {
+		snprintf(why, whylen, "read back a different credential");
+		goto out;
+	}
+	snprintf(why, whylen, "issued");
+	ret = 0;
+	goto out;
+fail:
+	if (k == DESFIRE_ERR_GONE)
+		snprintf(why, whylen, "card gone at: %s", step);
+	else if (k == DESFIRE_ERR_STATUS(0xDE))
+		snprintf(why, whylen, "%s: the card already has it (not blank)",
+		    step);
+	else if (k <= DESFIRE_ERR_STATUS(0))
+		snprintf(why, whylen, "%s: card said 91 %02X", step,
+		    (unsigned)(-k) & 0xFF);
+	else
+		snprintf(why, whylen, "%s: malformed answer or wrong MAC", step);
+out:
+	desfire_sess_end(&s);
+	mbedtls_platform_zeroize(k0, sizeof(k0));
+	mbedtls_platform_zeroize(k1, sizeof(k1));
+	mbedtls_platform_zeroize(cmd, sizeof(cmd));
+	return ret;
 }

@@ -134,6 +134,7 @@ int	desfire_authenticate(const struct desfire_io *, uint8_t keyno,
 #define DESFIRE_F_ENC		0x1	/* command already enciphered: no CMAC */
 #define DESFIRE_F_ENDS		0x2	/* bare 91 00 ends the session (ChangeKey
 					 * of the key in use) */
+#define DESFIRE_F_MAC		0x4	/* MACed command: CMAC8 appended */
 #define DESFIRE_ERR_GONE	(-1)	/* no answer */
 #define DESFIRE_ERR_BAD		(-2)	/* malformed answer or MAC wrong */
 #define DESFIRE_ERR_STATUS(sw2)	(-(0x100 | (sw2)))
@@ -144,5 +145,15 @@ int	desfire_authenticate(const struct desfire_io *, uint8_t keyno,
 int	desfire_cmd(const struct desfire_io *, struct desfire_sess *s,
 	    unsigned flags, const uint8_t *native, size_t n, uint8_t *r,
 	    size_t rmax);
+
+/* The badge office: on a blank card (factory PICC settings: applications
+ * may be created without the PICC master key), create the venue
+ * application (2 AES keys, KS1 0x0B), the MACed credential file (read with
+ * key 1, written with key 0), write cred, set keys 1 and 0 to their
+ * diversified values (version 1), then read the credential back as a gate
+ * would. 0, or -1 with why in words. */
+int	desfire_issue(const struct desfire_io *, const struct desfire_site *,
+	    const uint8_t *uid, size_t uid_len, const struct desfire_cred *,
+	    char *why, size_t whylen);
 
 #endif

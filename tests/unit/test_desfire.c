@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "drivers/desfire.h"
+#include "tests/unit/desfire_card.h"
 
 /* hex (spaces allowed) into out; returns the byte count */
 static size_t
@@ -349,6 +350,162 @@ test_cred_file(void **state)
 	assert_int_equal(desfire_cred_encode(&c, f), -1);
 }
 
+/* ---- the reader flow against the card model, without libnfc ---- */
+
+struct direct {
+	struct desfire_card *card;
+	unsigned long xfers;
+	uint8_t last_tok[40];		/* the last pass-2 APDU, for replay */
+	size_t last_tok_len;
+};
+
+static int
+direct_xfer(void *ctx, const uint8_t *apdu, size_t n, uint8_t *r, size_t rmax)
+{
+	struct direct *d = ctx;
+	uint8_t big[PN532EMU_RAPDU_MAX];
+	int k;
+
+	d->xfers++;
+	if (n >= 2 && apdu[1] == 0xAF && n <= sizeof(d->last_tok)) {
+		memcpy(d->last_tok, apdu, n);
+		d->last_tok_len = n;
+	}
+	k = desfire_card_exchange(d->card, apdu, n, big, sizeof(big));
+	if (k < 0 || (size_t)k > rmax)
+		return -1;
+	memcpy(r, big, (size_t)k);
+	return k;
+}
+
+static const uint8_t uid7[7] = { 0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 };
+
+static void
+site_make(struct desfire_site *s, uint8_t mkbyte)
+{
+	memset(s, 0, sizeof(*s));
+	memset(s->mk, mkbyte, 16);
+	s->aid[0] = 0x34, s->aid[1] = 0x12, s->aid[2] = 0xF5;
+	s->file = 1;
+	s->read_key = 1;
+	memcpy(s->sysid, "venue", 5);
+	s->sysid_len = 5;
+}
+
+static void
+test_card_flow(void **state)
+{
+	static struct desfire_card card;
+	struct direct d = { .card = &card };
+	struct desfire_io io = { &d, direct_xfer };
+	struct desfire_site site, other;
+	struct desfire_cred c = { .id = "S-1001", .issue = 2 }, got;
+	enum desfire_result r;
+	char why[160];
+
+	(void)state;
+	site_make(&site, 0xA5);
+	site_make(&other, 0x5A);
+	/* a genuine card */
+	desfire_card_blank(&card, uid7);
+	assert_int_equal(desfire_card_personalise(&card, &site, &c), 0);
+	desfire_card_reset(&card);
+	r = desfire_read_cred(&io, &site, uid7, 7, &got, why, sizeof(why));
+	assert_int_equal(r, DESFIRE_OK);
+	assert_string_equal(got.id, "S-1001");
+	assert_int_equal(got.issue, 2);
+	assert_int_equal(card.auths_ok, 1);
+	/* the same card read under another site's key: refused by the card */
+	desfire_card_reset(&card);
+	r = desfire_read_cred(&io, &other, uid7, 7, &got, why, sizeof(why));
+	assert_int_equal(r, DESFIRE_AUTH_FAILED);
+	assert_non_null(strstr(why, "authentication"));
+	assert_int_equal(card.auths_failed, 1);
+	/* a recorded pass 2 replayed against a fresh challenge: 91 AE */
+	{
+		uint8_t aa[] = { 0x90, 0xAA, 0, 0, 1, 1, 0 }, resp[80];
+		uint8_t tok[40];
+		size_t tn;
+
+		desfire_card_reset(&card);
+		assert_int_equal(desfire_read_cred(&io, &site, uid7, 7, &got,
+		    why, sizeof(why)), DESFIRE_OK);
+		memcpy(tok, d.last_tok, d.last_tok_len);
+		tn = d.last_tok_len;
+		assert_int_equal(desfire_card_exchange(&card, aa, sizeof(aa),
+		    resp, sizeof(resp)), 18);
+		assert_int_equal(desfire_card_exchange(&card, tok, tn, resp,
+		    sizeof(resp)), 2);
+		assert_int_equal(resp[1], 0xAE);
+		/* and cannot be retried against the same challenge */
+		assert_int_equal(desfire_card_exchange(&card, tok, tn, resp,
+		    sizeof(resp)), 2);
+		assert_int_equal(resp[1], 0x1C);
+	}
+	/* tampered MAC, garbled file: refused */
+	card.tamper_mac = 1;
+	desfire_card_reset(&card);
+	r = desfire_read_cred(&io, &site, uid7, 7, &got, why, sizeof(why));
+	assert_int_equal(r, DESFIRE_AUTH_FAILED);
+	assert_non_null(strstr(why, "MAC"));
+	card.tamper_mac = 0;
+	card.garble = 1;
+	desfire_card_reset(&card);
+	r = desfire_read_cred(&io, &site, uid7, 7, &got, why, sizeof(why));
+	assert_int_equal(r, DESFIRE_AUTH_FAILED);
+	card.garble = 0;
+	/* removed mid-authentication: no verdict */
+	card.mute_on = 0xAF;
+	desfire_card_reset(&card);
+	r = desfire_read_cred(&io, &site, uid7, 7, &got, why, sizeof(why));
+	assert_int_equal(r, DESFIRE_GONE);
+	card.mute_on = 0;
+	/* a blank DESFire: not ours, a UID read */
+	desfire_card_blank(&card, uid7);
+	r = desfire_read_cred(&io, &site, uid7, 7, &got, why, sizeof(why));
+	assert_int_equal(r, DESFIRE_NOT_OURS);
+}
+
+static void
+test_card_issue(void **state)
+{
+	static struct desfire_card card;
+	struct direct d = { .card = &card };
+	struct desfire_io io = { &d, direct_xfer };
+	struct desfire_site site, other;
+	struct desfire_cred c = { .id = "S-2002", .issue = 7 }, got;
+	char why[160];
+
+	(void)state;
+	site_make(&site, 0xC3);
+	site_make(&other, 0x3C);
+	desfire_card_blank(&card, uid7);
+	assert_int_equal(desfire_issue(&io, &site, uid7, 7, &c, why,
+	    sizeof(why)), 0);
+	assert_string_equal(why, "issued");
+	assert_int_equal(card.apps[0].ver[0], 1);
+	assert_int_equal(card.apps[0].ver[1], 1);
+	desfire_card_reset(&card);
+	assert_int_equal(desfire_read_cred(&io, &site, uid7, 7, &got, why,
+	    sizeof(why)), DESFIRE_OK);
+	assert_string_equal(got.id, "S-2002");
+	assert_int_equal(got.issue, 7);
+	/* a second issue on the same card is refused, nothing changes */
+	desfire_card_reset(&card);
+	assert_int_equal(desfire_issue(&io, &site, uid7, 7, &c, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "not blank"));
+	desfire_card_reset(&card);
+	assert_int_equal(desfire_read_cred(&io, &other, uid7, 7, &got, why,
+	    sizeof(why)), DESFIRE_AUTH_FAILED);
+	/* a card removed during the issue says where */
+	desfire_card_blank(&card, uid7);
+	card.mute_on = 0xC4;
+	assert_int_equal(desfire_issue(&io, &site, uid7, 7, &c, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "card gone at: set key 1"));
+}
+
 int
 main(void)
 {
@@ -361,6 +518,8 @@ main(void)
 		cmocka_unit_test(test_changekey),
 		cmocka_unit_test(test_constructed_getcarduid),
 		cmocka_unit_test(test_cred_file),
+		cmocka_unit_test(test_card_flow),
+		cmocka_unit_test(test_card_issue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,8 @@
  * with its line and column and left out; the rest still loads, and the
  * policy as a whole fails so nobody deploys half a card list.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +13,10 @@
 #include "policy/csv.h"
 #include "policy/loader.h"
 
-enum col { C_ID, C_HOLDER, C_GROUPS, C_FROM, C_UNTIL, C_CLASS, C_PIN, C_DURESS, C__COUNT };
+enum col { C_ID, C_HOLDER, C_GROUPS, C_FROM, C_UNTIL, C_CLASS, C_PIN, C_DURESS, C_ISSUE, C__COUNT };
 static const char *const col_names[C__COUNT] = {
-	"id", "holder", "groups", "valid_from", "valid_until", "class", "pin", "duress"
+	"id", "holder", "groups", "valid_from", "valid_until", "class", "pin", "duress",
+	"issue"
 };
 
 static void
@@ -260,6 +263,22 @@ creds_row(void *vctx, const struct csv_row *row)
 		cred_err(ld, row, (size_t)x->col[C_CLASS], "E055", "class '%s' is neither "
 		    "'legacy' (bare UID) nor 'secure'%s", v[C_CLASS], "");
 		bad = 1;
+	}
+	/* issue: the lowest issue counter a secure card must carry; a lost
+	 * card's replacement is written with a higher one (issue 8) */
+	if (v[C_ISSUE][0]) {
+		char *end;
+		unsigned long iss;
+
+		errno = 0;
+		iss = strtoul(v[C_ISSUE], &end, 10);
+		if (*end != '\0' || v[C_ISSUE][0] < '0' || v[C_ISSUE][0] > '9' ||
+		    errno != 0 || iss > UINT32_MAX) {
+			cred_err(ld, row, (size_t)x->col[C_ISSUE], "E059", "issue '%s' "
+			    "is not a number from 0 to 4294967295%s", v[C_ISSUE], "");
+			bad = 1;
+		} else
+			c->issue = (uint32_t)iss;
 	}
 	if (v[C_PIN][0] && (c->pin = parse_pin(v[C_PIN])) == NULL) {
 		cred_err(ld, row, (size_t)x->col[C_PIN], "E056", "the PIN must be stored "

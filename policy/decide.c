@@ -48,6 +48,8 @@ static const struct {
 	[POLICY_R_MODE_LOCKED] =	{ "mode-locked", "gate locked in the current mode" },
 	[POLICY_R_UNKNOWN_GATE] =	{ "unknown-gate", "unknown gate" },
 	[POLICY_R_ERROR] =		{ "error", "system error: denied to be safe" },
+	[POLICY_R_AUTH_FAILED] =	{ "auth-failed", "card failed authentication: possibly cloned" },
+	[POLICY_R_ISSUE_REPLACED] =	{ "issue-replaced", "card replaced by a newer issue: lost or stolen" },
 };
 
 const char *
@@ -713,6 +715,11 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 		out->reason = POLICY_R_ERROR;
 		return -1;
 	}
+	/* Whoever it claims to be, a card that failed to prove it is out. */
+	if (rq->cls == POLICY_CLASS_FAILED) {
+		out->reason = POLICY_R_AUTH_FAILED;
+		return 0;
+	}
 	if (rq->cred >= p->ncreds) {
 		out->reason = POLICY_R_UNKNOWN_BADGE;
 		return 0;
@@ -749,6 +756,14 @@ policy_decide(const struct policy *p, const struct policy_request *rq,
 	if (x.c->cls == POLICY_CLASS_SECURE && !x.secure) {
 		decide_set(out, POLICY_DENY, POLICY_R_CLASS_MISMATCH);
 		decide_cred_row(p, x.c, out);
+		return 0;
+	}
+	/* An older issue of a replaced card (lost, stolen): it still proves
+	 * itself, so only the counter tells. */
+	if (x.secure && rq->issue < x.c->issue) {
+		decide_set(out, POLICY_DENY, POLICY_R_ISSUE_REPLACED);
+		decide_cred_row(p, x.c, out);
+		out->detail = x.c->issue;
 		return 0;
 	}
 	bits = p->modes[x.mode].gate_bits[rq->gate];
@@ -1065,6 +1080,15 @@ policy_explain(const struct policy *p, const struct policy_request *rq,
 		break;
 	case POLICY_R_UNKNOWN_GATE:
 		sb_add(&b, "unknown gate");
+		break;
+	case POLICY_R_AUTH_FAILED:
+		sb_add(&b, "card failed authentication (wrong key or MAC): "
+		    "possibly cloned, keep it and call security");
+		break;
+	case POLICY_R_ISSUE_REPLACED:
+		sb_add(&b, "card issue %lu was replaced by issue %lld: "
+		    "reported lost or stolen, keep it", (unsigned long)rq->issue,
+		    (long long)d->detail);
 		break;
 	case POLICY_R_ERROR:
 	default:

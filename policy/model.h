@@ -149,6 +149,7 @@ struct pol_cred {
 	int64_t		 valid_from, valid_until;	/* UTC; INT64_MIN / INT64_MAX */
 	int		 cls;			/* enum policy_class */
 	struct pol_pin	*pin, *duress;		/* NULL: none */
+	uint32_t	 issue;			/* lowest card issue accepted */
 };
 
 struct pol_test_inside { uint32_t cred, zone; int64_t since; };

@@ -122,7 +122,10 @@ int	policy_mode_apb_off(const struct policy *, uint32_t mode);
 /* ---- deciding ---- */
 enum policy_effect { POLICY_DENY = 0, POLICY_GRANT = 1 };
 enum policy_direction { POLICY_IN = 0, POLICY_OUT = 1 };
-enum policy_class { POLICY_CLASS_LEGACY = 0, POLICY_CLASS_SECURE = 1 };
+/* FAILED: the card was asked to prove itself (a DESFire with the venue's
+ * application) and could not: wrong key, bad MAC; a likely clone. */
+enum policy_class { POLICY_CLASS_LEGACY = 0, POLICY_CLASS_SECURE = 1,
+	POLICY_CLASS_FAILED = 2 };
 
 enum policy_reason {
 	/* grants */
@@ -135,6 +138,7 @@ enum policy_reason {
 	POLICY_R_PIN_WRONG, POLICY_R_APB_ALREADY_INSIDE, POLICY_R_APB_NOT_INSIDE,
 	POLICY_R_ZONE_FULL, POLICY_R_TWO_PERSON_WAITING, POLICY_R_ESCORT_REQUIRED,
 	POLICY_R_MODE_LOCKED, POLICY_R_UNKNOWN_GATE, POLICY_R_ERROR,
+	POLICY_R_AUTH_FAILED, POLICY_R_ISSUE_REPLACED,
 	POLICY_R__COUNT
 };
 const char *policy_reason_code(enum policy_reason);	/* "no-permit" */
@@ -157,6 +161,7 @@ struct policy_request {
 	int64_t			 now;		/* UTC seconds */
 	uint32_t		 mode;
 	const char		*pin;		/* NULL: no PIN entered */
+	uint32_t		 issue;		/* secure card's issue counter */
 	const struct policy_recent *recent;	/* newest first */
 	size_t			 nrecent;
 };

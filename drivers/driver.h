@@ -65,7 +65,8 @@ struct driver_event {
 	uint8_t		value;		/* input on (1) / off (0) */
 	uint8_t		id_format;	/* enum driver_id_format */
 	uint8_t		id_len;		/* bytes used in id[] */
-	uint8_t		cls;		/* what the reader proved: enum policy_class */
+	uint8_t		cls;		/* what the reader proved: enum policy_class
+					 * (2: the card failed to prove it) */
 	uint8_t		id[DRIVER_ID_MAX];
 	uint8_t		pin_len;	/* 0: no PIN entered */
 	char		pin[DRIVER_PIN_MAX];	/* digits, not NUL-terminated */
@@ -79,6 +80,7 @@ struct driver_event {
 	uint8_t		sak;
 	uint8_t		ats_len;	/* bytes used in ats[] (longer ATS cut) */
 	uint8_t		ats[DRIVER_ATS_MAX];
+	uint32_t	issue;		/* secure card's issue counter (cls 1) */
 };
 
 /* GRANT / DENY go to readers: show and sound the decision (LED, buzzer);

@@ -96,7 +96,7 @@ driver_event_check(const struct driver_event *ev)
 		for (size_t i = 0; i < ev->pin_len; i++)
 			if (ev->pin[i] < '0' || ev->pin[i] > '9')
 				return -1;
-		if (ev->cls > 1 || ev->ats_len > DRIVER_ATS_MAX)
+		if (ev->cls > 2 || ev->ats_len > DRIVER_ATS_MAX)
 			return -1;
 		return 0;
 	case DRIVER_EV_SENSOR:

@@ -558,7 +558,9 @@ gw_tap(struct gw *gw, size_t gi, const struct driver_event *ev,
 	rq.gate = gg->pgate;
 	rq.dir = ev->reader ? POLICY_OUT : POLICY_IN;
 	rq.cred = policy_cred_find(gw->pol, id);
-	rq.cls = ev->cls ? POLICY_CLASS_SECURE : POLICY_CLASS_LEGACY;
+	rq.cls = ev->cls == 2 ? POLICY_CLASS_FAILED : ev->cls ?
+	    POLICY_CLASS_SECURE : POLICY_CLASS_LEGACY;
+	rq.issue = ev->issue;
 	rq.now = now;
 	rq.mode = gw->mode;
 	if (ev->pin_len > 0) {

@@ -4,8 +4,11 @@
  * /work/shared/notes/desfire.md (section numbers in comments).
  */
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -729,4 +732,120 @@ out:
 	mbedtls_platform_zeroize(k1, sizeof(k1));
 	mbedtls_platform_zeroize(cmd, sizeof(cmd));
 	return ret;
+}
+
+/* ---- the site master key file ---- */
+
+static int
+df_keyfile_stat(const char *path, const struct stat *st, char *err,
+    size_t errlen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "desfire key file %s is not a regular file",
+		    path);
+		return -1;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(err, errlen, "desfire key file %s must be owned by root "
+		    "or by the gateway's user (uid %u), not uid %u", path,
+		    (unsigned)geteuid(), (unsigned)st->st_uid);
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		snprintf(err, errlen, "desfire key file %s is open to group or "
+		    "others (mode %04o): chmod 600 it, and consider the key "
+		    "exposed", path, (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int
+desfire_keyfile_check(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		snprintf(err, errlen, "desfire key file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "desfire key file %s is a symlink: name "
+		    "the file itself", path);
+		return -1;
+	}
+	return df_keyfile_stat(path, &st, err, errlen);
+}
+
+static int
+df_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+desfire_keyfile_load(const char *path, uint8_t mk[16], char *err,
+    size_t errlen)
+{
+	struct stat st;
+	char buf[80];
+	ssize_t n;
+	int fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "desfire key file %s: %s", path,
+		    errno == ELOOP ? "is a symlink" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || df_keyfile_stat(path, &st, err,
+	    errlen) == -1)
+		goto out;
+	n = read(fd, buf, sizeof(buf));
+	while (n > 32 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n != 32) {
+		snprintf(err, errlen, "desfire key file %s must hold exactly 32 "
+		    "hex digits (an AES-128 key)", path);
+		goto out;
+	}
+	for (int i = 0; i < 16; i++) {
+		int hi = df_hexval(buf[2 * i]), lo = df_hexval(buf[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			snprintf(err, errlen, "desfire key file %s must hold "
+			    "exactly 32 hex digits (an AES-128 key)", path);
+			mbedtls_platform_zeroize(mk, 16);
+			goto out;
+		}
+		mk[i] = (uint8_t)(hi << 4 | lo);
+	}
+	ret = 0;
+out:
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+	close(fd);
+	return ret;
+}
+
+int
+desfire_aid_parse(const char *hex, uint8_t aid[3])
+{
+	int v[6];
+
+	if (strlen(hex) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		if ((v[i] = df_hexval(hex[i])) < 0)
+			return -1;
+	/* the value's least significant byte goes first on the wire */
+	aid[0] = (uint8_t)(v[4] << 4 | v[5]);
+	aid[1] = (uint8_t)(v[2] << 4 | v[3]);
+	aid[2] = (uint8_t)(v[0] << 4 | v[1]);
+	return (aid[0] | aid[1] | aid[2]) != 0 ? 0 : -1;
 }

@@ -146,6 +146,18 @@ int	desfire_cmd(const struct desfire_io *, struct desfire_sess *s,
 	    unsigned flags, const uint8_t *native, size_t n, uint8_t *r,
 	    size_t rmax);
 
+/* The site master key file: 32 hex digits (a newline may follow), a
+ * regular file owned by root or by us, not readable or writable by group
+ * or others, not a symlink. check looks without reading (the core, at
+ * configuration); load reads it (the reader process only). 0, or -1 with
+ * the reason in words; the key is never in err. */
+int	desfire_keyfile_check(const char *path, char *err, size_t errlen);
+int	desfire_keyfile_load(const char *path, uint8_t mk[16], char *err,
+	    size_t errlen);
+/* AID option "F51234" (the AID's value, as NXP tools print it) into wire
+ * order; 0 or -1. */
+int	desfire_aid_parse(const char *hex, uint8_t aid[3]);
+
 /* The badge office: on a blank card (factory PICC settings: applications
  * may be created without the PICC master key), create the venue
  * application (2 AES keys, KS1 0x0B), the MACed credential file (read with

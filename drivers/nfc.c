@@ -46,6 +46,9 @@
 
 #include <nfc/nfc.h>
 
+#include <sys/mman.h>
+
+#include "drivers/desfire.h"
 #include "drivers/driver.h"
 
 #define NFC_CONN_MAX		(NFC_BUFSIZE_CONNSTRING)
@@ -55,6 +58,8 @@
 #define NFC_ERRS_MAX		3	/* failed calls in a row before reopening */
 #define NFC_BACKOFF_MIN_MS	100
 #define NFC_STABLE_MS		10000	/* a process that lived this long resets the backoff */
+#define NFC_DF_TIMEOUT_MS	300	/* one APDU to a DESFire; a real EV1 answers
+					 * in ~10 ms, AES auth included */
 
 enum nfc_msg_type {
 	NFC_MSG_ALIVE = 1,	/* heartbeat */
@@ -77,6 +82,11 @@ struct nfc_msg {
 	uint8_t		ats[DRIVER_ATS_MAX];
 	int64_t		time_us;	/* CLOCK_REALTIME when libnfc saw the card */
 	char		text[NFC_TEXT_MAX];	/* NUL-terminated, printable */
+	/* TAP: what the card proved (enum policy_class: 0 UID only, 1 DESFire
+	 * authenticated, 2 failed), and for 1 its credential */
+	uint8_t		cls;
+	uint32_t	issue;
+	char		cred[DESFIRE_ID_MAX + 1];
 };
 
 struct nfc_opts {
@@ -84,6 +94,12 @@ struct nfc_opts {
 	unsigned	poll_ms;	/* pause between polls */
 	unsigned	watchdog_ms;	/* silence that gets a process killed */
 	unsigned	backoff_ms;	/* longest wait between reopen attempts */
+	/* secure badges (issue 8): the key file's path only; the key itself
+	 * is read by the reader process */
+	char		desfire[PATH_MAX];
+	uint8_t		aid[3];		/* wire order */
+	unsigned	file, key;
+	char		sysid[DESFIRE_SYSID_MAX + 1];
 };
 
 struct nfc {
@@ -121,7 +137,47 @@ nfc_wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Parse "CONNSTRING [poll=MS] [watchdog=MS] [backoff=MS]". */
+/* A string option of the DESFire set; 1 taken, 0 not ours, -1 bad. */
+static int
+nfc_opt_secure(struct nfc_opts *o, const char *p, size_t n, char *err,
+    size_t errlen)
+{
+	char v[PATH_MAX];
+
+	if (n > 8 && strncmp(p, "desfire=", 8) == 0) {
+		if (n - 8 >= sizeof(o->desfire) || p[8] != '/') {
+			snprintf(err, errlen, "nfc: desfire= needs an absolute "
+			    "path to the site key file");
+			return -1;
+		}
+		memcpy(o->desfire, p + 8, n - 8);
+		o->desfire[n - 8] = '\0';
+		return 1;
+	}
+	if (n > 4 && strncmp(p, "aid=", 4) == 0) {
+		snprintf(v, sizeof(v), "%.*s", (int)(n - 4), p + 4);
+		if (desfire_aid_parse(v, o->aid) == -1) {
+			snprintf(err, errlen, "nfc: aid=%.20s is not a DESFire "
+			    "application id (6 hex digits, not 000000)", v);
+			return -1;
+		}
+		return 1;
+	}
+	if (n > 6 && strncmp(p, "sysid=", 6) == 0) {
+		if (n - 6 > DESFIRE_SYSID_MAX) {
+			snprintf(err, errlen, "nfc: sysid= is at most %d "
+			    "characters", DESFIRE_SYSID_MAX);
+			return -1;
+		}
+		memcpy(o->sysid, p + 6, n - 6);
+		o->sysid[n - 6] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* Parse "CONNSTRING [poll=MS] [watchdog=MS] [backoff=MS] [desfire=KEYFILE
+ * aid=HEX [file=N] [key=N] [sysid=TEXT]]". */
 static int
 nfc_opts_parse(const char *args, struct nfc_opts *o, char *err, size_t errlen)
 {
@@ -132,6 +188,8 @@ nfc_opts_parse(const char *args, struct nfc_opts *o, char *err, size_t errlen)
 	o->poll_ms = 20;
 	o->watchdog_ms = 5000;
 	o->backoff_ms = 5000;
+	o->file = 1;
+	o->key = 1;
 	while (*p == ' ')
 		p++;
 	for (e = p; *e != '\0' && *e != ' '; e++)
@@ -161,7 +219,17 @@ nfc_opts_parse(const char *args, struct nfc_opts *o, char *err, size_t errlen)
 			break;
 		for (e = p; *e != '\0' && *e != ' '; e++)
 			;
-		if (strncmp(p, "poll=", 5) == 0)
+		switch (nfc_opt_secure(o, p, (size_t)(e - p), err, errlen)) {
+		case 1:
+			continue;
+		case -1:
+			return -1;
+		}
+		if (strncmp(p, "file=", 5) == 0)
+			dst = &o->file, p += 5;
+		else if (strncmp(p, "key=", 4) == 0)
+			dst = &o->key, p += 4;
+		else if (strncmp(p, "poll=", 5) == 0)
 			dst = &o->poll_ms, p += 5;
 		else if (strncmp(p, "watchdog=", 9) == 0)
 			dst = &o->watchdog_ms, p += 9;
@@ -169,7 +237,8 @@ nfc_opts_parse(const char *args, struct nfc_opts *o, char *err, size_t errlen)
 			dst = &o->backoff_ms, p += 8;
 		else {
 			snprintf(err, errlen, "nfc: unknown option \"%.*s\" "
-			    "(expected poll=, watchdog= or backoff=, in ms)",
+			    "(expected poll=, watchdog= or backoff=, in ms; "
+			    "desfire=, aid=, file=, key=, sysid=)",
 			    (int)(e - p), p);
 			return -1;
 		}
@@ -190,6 +259,24 @@ nfc_opts_parse(const char *args, struct nfc_opts *o, char *err, size_t errlen)
 	}
 	if (o->backoff_ms < NFC_BACKOFF_MIN_MS)
 		o->backoff_ms = NFC_BACKOFF_MIN_MS;
+	if ((o->aid[0] | o->aid[1] | o->aid[2]) != 0 && o->desfire[0] == '\0') {
+		snprintf(err, errlen, "nfc: aid= without desfire=KEYFILE");
+		return -1;
+	}
+	if (o->desfire[0] != '\0') {
+		if ((o->aid[0] | o->aid[1] | o->aid[2]) == 0) {
+			snprintf(err, errlen, "nfc: desfire= needs aid= (the "
+			    "venue's application, 6 hex digits)");
+			return -1;
+		}
+		if (o->file > 31 || o->key > 13) {
+			snprintf(err, errlen, "nfc: file= is 0-31 and key= 0-13");
+			return -1;
+		}
+		/* refused here, in words, before any process reads it */
+		if (desfire_keyfile_check(o->desfire, err, errlen) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -241,8 +328,19 @@ nfc_msg_decode(const void *buf, size_t len, struct nfc_msg *m)
 	if (m->type == NFC_MSG_TAP) {
 		if (m->uid_len != 4 && m->uid_len != 7 && m->uid_len != 10)
 			return -1;
-		if (m->ats_len > DRIVER_ATS_MAX)
+		if (m->ats_len > DRIVER_ATS_MAX || m->cls > 2)
 			return -1;
+		if (m->cls == 1) {
+			size_t cl = strnlen(m->cred, sizeof(m->cred));
+
+			if (cl == 0 || cl == sizeof(m->cred))
+				return -1;
+			for (size_t i = 0; i < cl; i++)
+				if (m->cred[i] <= 0x20 || m->cred[i] >= 0x7f ||
+				    m->cred[i] == '"' || m->cred[i] == '\\' ||
+				    m->cred[i] == ',')
+					return -1;
+		}
 	}
 	return 0;
 }
@@ -255,7 +353,19 @@ struct nfc_proc {
 	const struct nfc_opts *o;
 	int64_t		 last_sent;
 	char		 problem[NFC_TEXT_MAX];	/* said once until it changes */
+	int		 secure;	/* site below loaded */
+	struct desfire_site *site;	/* locked page: master key, never logged */
 };
+
+/* Leave, wiping the site master key first (a SIGKILL from the core frees
+ * the page with the process; it is locked, so never in swap). */
+static void __attribute__((noreturn))
+nfc_proc_exit(struct nfc_proc *p, int code)
+{
+	if (p->site != NULL)
+		explicit_bzero(p->site, sizeof(*p->site));
+	_exit(code);
+}
 
 static void
 nfc_proc_send(struct nfc_proc *p, struct nfc_msg *m)
@@ -263,7 +373,7 @@ nfc_proc_send(struct nfc_proc *p, struct nfc_msg *m)
 	m->gen = p->gen;
 	/* the core reads fast; a dead core means we should go too */
 	if (send(p->fd, m, sizeof(*m), MSG_NOSIGNAL) != (ssize_t)sizeof(*m))
-		_exit(0);
+		nfc_proc_exit(p, 0);
 	p->last_sent = nfc_mono_ms();
 }
 
@@ -432,13 +542,20 @@ nfc_proc_present(nfc_device *dev, const nfc_target *held)
 	    memcmp(t.nti.nai.abtUid, a->abtUid, a->szUidLen) == 0;
 }
 
+/* proof: NULL for a UID read, else cls/issue/cred filled in */
 static void
-nfc_proc_tap(struct nfc_proc *p, const nfc_target *t, int64_t at)
+nfc_proc_tap(struct nfc_proc *p, const nfc_target *t, int64_t at,
+    const struct nfc_msg *proof)
 {
 	const nfc_iso14443a_info *a = &t->nti.nai;
 	struct nfc_msg m;
 
 	memset(&m, 0, sizeof(m));
+	if (proof != NULL) {
+		m.cls = proof->cls;
+		m.issue = proof->issue;
+		memcpy(m.cred, proof->cred, sizeof(m.cred));
+	}
 	m.type = NFC_MSG_TAP;
 	m.uid_len = (uint8_t)a->szUidLen;
 	memcpy(m.uid, a->abtUid, a->szUidLen);
@@ -451,6 +568,63 @@ nfc_proc_tap(struct nfc_proc *p, const nfc_target *t, int64_t at)
 	memcpy(m.ats, a->abtAts, m.ats_len);
 	m.time_us = at;
 	nfc_proc_send(p, &m);
+}
+
+struct nfc_df_io {
+	nfc_device	*dev;
+};
+
+static int
+nfc_df_xfer(void *ctx, const uint8_t *apdu, size_t n, uint8_t *r, size_t rmax)
+{
+	struct nfc_df_io *x = ctx;
+
+	/* bounded: a card that goes mute costs one timeout, not a hang */
+	return nfc_initiator_transceive_bytes(x->dev, apdu, n, r, rmax,
+	    NFC_DF_TIMEOUT_MS);
+}
+
+/* A card arrived: with a DESFire site configured and an ISO 14443-4 card,
+ * make it prove itself before reporting it. 1 reported (hold it), 0 gone
+ * before a verdict (poll again). */
+static int
+nfc_proc_card(struct nfc_proc *p, nfc_device *dev, const nfc_target *t,
+    int64_t at)
+{
+	const nfc_iso14443a_info *a = &t->nti.nai;
+	struct nfc_df_io x = { dev };
+	struct desfire_io io = { &x, nfc_df_xfer };
+	struct desfire_cred c;
+	struct nfc_msg m;
+	char why[NFC_TEXT_MAX];
+
+	if (!p->secure || !(a->btSak & 0x20)) {
+		nfc_proc_tap(p, t, at, NULL);
+		return 1;
+	}
+	switch (desfire_read_cred(&io, p->site, a->abtUid, a->szUidLen, &c, why,
+	    sizeof(why))) {
+	case DESFIRE_OK:
+		memset(&m, 0, sizeof(m));
+		m.cls = 1;
+		m.issue = c.issue;
+		memcpy(m.cred, c.id, sizeof(m.cred));
+		nfc_proc_tap(p, t, at, &m);
+		return 1;
+	case DESFIRE_AUTH_FAILED:
+		nfc_proc_say(p, NFC_MSG_PROBLEM, "%s", why);
+		memset(&m, 0, sizeof(m));
+		m.cls = 2;
+		nfc_proc_tap(p, t, at, &m);
+		return 1;
+	case DESFIRE_NOT_OURS:
+		nfc_proc_tap(p, t, at, NULL);
+		return 1;
+	case DESFIRE_GONE:
+	default:
+		nfc_proc_say(p, NFC_MSG_PROBLEM, "%s: no decision", why);
+		return 0;
+	}
 }
 
 static void __attribute__((noreturn))
@@ -468,7 +642,7 @@ nfc_proc_main(struct nfc_proc *p)
 	nfc_init(&ctx);
 	if (ctx == NULL) {
 		nfc_proc_say(p, NFC_MSG_OFFLINE, "libnfc cannot start");
-		_exit(1);
+		nfc_proc_exit(p, 1);
 	}
 	for (;;) {
 		nfc_target t;
@@ -513,11 +687,10 @@ nfc_proc_main(struct nfc_proc *p)
 				if (bad != NULL) {
 					nfc_proc_say(p, NFC_MSG_PROBLEM,
 					    "card data rejected: %s", bad);
-				} else {
+				} else if (nfc_proc_card(p, dev, &t, at)) {
 					held = t;
 					holding = 1;
 					p->problem[0] = '\0';
-					nfc_proc_tap(p, &t, at);
 				}
 			}
 		}
@@ -537,6 +710,33 @@ nfc_proc_main(struct nfc_proc *p)
 			errs = 0;
 		nfc_proc_sleep(p, p->o->poll_ms);
 	}
+}
+
+/* Read the site master key into a page of its own, locked (never swapped)
+ * and the process made undumpable (no core file, no ptrace by the same
+ * user). A key that cannot be read leaves the reader offline, saying why. */
+static void
+nfc_proc_key(struct nfc_proc *p)
+{
+	static struct desfire_site site __attribute__((aligned(4096)));
+	char err[NFC_TEXT_MAX];
+
+	prctl(PR_SET_DUMPABLE, 0);
+	(void)mlock(&site, sizeof(site));	/* best effort: RLIMIT_MEMLOCK */
+	p->site = &site;
+	memset(&site, 0, sizeof(site));
+	memcpy(site.aid, p->o->aid, 3);
+	site.file = (uint8_t)p->o->file;
+	site.read_key = (uint8_t)p->o->key;
+	site.sysid_len = strlen(p->o->sysid);
+	memcpy(site.sysid, p->o->sysid, site.sysid_len);
+	if (desfire_keyfile_load(p->o->desfire, site.mk, err, sizeof(err)) ==
+	    -1) {
+		nfc_proc_say(p, NFC_MSG_OFFLINE, "%s", err);
+		for (;;)	/* until the configuration is fixed and reloaded */
+			nfc_proc_sleep(p, 1000);
+	}
+	p->secure = 1;
 }
 
 /* In the new process: nothing of the parent's but the socket. */
@@ -569,6 +769,8 @@ nfc_proc_start(int fd, uint32_t gen, const struct nfc_opts *o, pid_t parent)
 	p.fd = fd;
 	p.gen = gen;
 	p.o = o;
+	if (o->desfire[0] != '\0')
+		nfc_proc_key(&p);
 	nfc_proc_main(&p);
 }
 
@@ -789,10 +991,18 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 			ev = &evs[k++];
 			memset(ev, 0, sizeof(*ev));
 			ev->type = DRIVER_EV_TAP;
-			ev->id_format = DRIVER_ID_UID;
-			ev->id_len = m.uid_len;
-			memcpy(ev->id, m.uid, m.uid_len);
-			ev->cls = 0;	/* UID only: legacy */
+			if (m.cls == 1) {
+				/* authenticated: the credential the card holds */
+				ev->id_format = DRIVER_ID_TEXT;
+				ev->id_len = (uint8_t)strlen(m.cred);
+				memcpy(ev->id, m.cred, ev->id_len);
+				ev->issue = m.issue;
+			} else {
+				ev->id_format = DRIVER_ID_UID;
+				ev->id_len = m.uid_len;
+				memcpy(ev->id, m.uid, m.uid_len);
+			}
+			ev->cls = m.cls;	/* 0 UID only, 1 proven, 2 failed */
 			ev->atqa[0] = m.atqa[0];
 			ev->atqa[1] = m.atqa[1];
 			ev->sak = m.sak;

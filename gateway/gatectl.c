@@ -20,6 +20,7 @@
 #include "gateway/journal.h"
 
 int	gatectl_policy_main(int, char **);
+int	gatectl_card_main(int, char **);
 
 #define DEFAULT_SOCKET	"/run/gatewayd.sock"
 
@@ -53,6 +54,10 @@ usage(FILE *f)
 	    "  audit verify --central FILE [--gateway ID] [--from SEQ]\n"
 	    "files:\n"
 	    "  policy check|test|eval|diff|print|pin-hash ...\n"
+	    "badge office (a reader on this machine, libnfc):\n"
+	    "  card inspect --reader CONN [--key KEYFILE --aid HEX6 ...]\n"
+	    "  card issue --reader CONN --key KEYFILE --aid HEX6 --id ID\n"
+	    "             [--issue N] [--file N] [--key-no N] [--sysid TEXT]\n"
 	    "The socket is --socket, else $GATEWAYD_SOCKET, else "
 	    DEFAULT_SOCKET ".\n", f);
 }
@@ -346,6 +351,8 @@ main(int argc, char **argv)
 	const char *cmd = argv[0];
 	if (strcmp(cmd, "policy") == 0)
 		return gatectl_policy_main(argc, argv);
+	if (strcmp(cmd, "card") == 0)
+		return gatectl_card_main(argc, argv);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

@@ -86,7 +86,7 @@ done
 con_start() {
 	for try in 1 2 3 4 5; do
 		PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
-		"$GCON" -d -s "$SOCK" -l "127.0.0.1:$PORT" --cert "$P/server.crt" \
+		${CON_NICE:+nice -n $CON_NICE} "$GCON" -d -s "$SOCK" -l "127.0.0.1:$PORT" --cert "$P/server.crt" \
 		    --key "$P/server.key" --users "$B/users" --assets gateway/console \
 		    >"$B/console.log" 2>&1 &
 		CON_PID=$!
@@ -104,11 +104,12 @@ con_start() {
 }
 con_stop() { kill -TERM "$CON_PID"; wait "$CON_PID" || true; CON_PID=; }
 
-# taps N -> "p50 p90 p99 max" in ms: one tap at a time, as daemon.sh
-# does, each sent at its slot in a RATE/s schedule (or at once if late)
+# taps N FILE -> p99 in ms; every latency appended to FILE: one tap at a
+# time, as daemon.sh does, each sent at its slot in a RATE/s schedule (or
+# at once if late)
 taps() {
 	perl -MIO::Socket::UNIX -MTime::HiRes=time,sleep -e '
-		my ($path, $n, $rate) = @ARGV;
+		my ($path, $n, $rate, $file) = @ARGV;
 		my $s = IO::Socket::UNIX->new(Peer => $path) or die "connect: $!";
 		my @lat;
 		my $start = time;
@@ -123,10 +124,11 @@ taps() {
 			my $dt = (time - $t0) * 1000;
 			push @lat, $dt if $i > 100;	# warm-up
 		}
+		open(my $f, ">>", $file) or die "$file: $!";
+		printf $f "%.4f\n", $_ for @lat;
 		@lat = sort { $a <=> $b } @lat;
-		my $pct = sub { $lat[int($_[0] / 100 * (@lat - 1))] };
-		printf "%.3f %.3f %.3f %.3f\n", $pct->(50), $pct->(90), $pct->(99), $lat[-1];
-	' "$SOCK" "$1" "$RATE"
+		printf "%.3f\n", $lat[int(0.99 * (@lat - 1))];
+	' "$SOCK" "$1" "$RATE" "$2"
 }
 
 con_start
@@ -144,36 +146,37 @@ echo "== tap-to-unlock with N signed-in console sessions, each with a live event
 echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ROWS=$B/rows
 : >"$ROWS"
-# round LABEL SESSIONS: one round of taps; a row in $ROWS
+# round KEY LABEL SESSIONS: one round of taps; its latencies go to
+# $B/lat.KEY (rounds with one KEY are pooled), a row to $ROWS
 round() {
 	g0=$(cpu "$GW_PID"); c0=0
 	[ -n "$CON_PID" ] && c0=$(cpu "$CON_PID")
-	st=$(taps "$N_TAPS")
+	p99=$(taps "$N_TAPS" "$B/lat.$1")
 	g1=$(cpu "$GW_PID"); c1=0
 	[ -n "$CON_PID" ] && c1=$(cpu "$CON_PID")
 	chk=-
-	if [ "$2" != - ] && [ "$2" -gt 0 ]; then
+	if [ "$3" != - ] && [ "$3" -gt 0 ]; then
 		# the last records reach the streams (a holder behind catches up)
 		want=$((N_TAPS + 100))
 		_t=0
 		while :; do
-			set -- "$1" "$2" - $(load counts)
+			set -- "$1" "$2" "$3" $(load counts)
 			[ "$6" -ge "$want" ] && break
 			_t=$((_t + 1)); [ $_t -gt 100 ] && break
 			sleep 0.2
 		done
 		# $4 "counts", $5 streams, $6 min, $7 max, $8 closed, $9 KiB
-		if [ "$6" -eq "$want" ] && [ "$7" -eq "$want" ] && [ "$8" -eq 0 ]; then chk="all $want, $9 KiB each"
-		else chk="NO: per stream $6..$7 of $want, $8 closed"; fi
+		if [ "$5" -eq "$3" ] && [ "$6" -eq "$want" ] && [ "$7" -eq "$want" ] && [ "$8" -eq 0 ]; then chk="all $want, $9 KiB each"
+		else chk="NO: $5 streams, $6..$7 of $want records, $8 closed"; fi
 	fi
 	con=-
-	[ -n "$CON_PID" ] && con=$(awk -v a="$c0" -v b="$c1" -v n="$N_TAPS" 'BEGIN { printf "%.3f", (b - a) / (n + 100) }')
-	gw=$(awk -v a="$g0" -v b="$g1" -v n="$N_TAPS" 'BEGIN { printf "%.3f", (b - a) / (n + 100) }')
-	echo "$1|$2|-|$st|$gw|$con|$chk" >>"$ROWS"
-	printf '  %-24s p99 %s ms\n' "$1" "$(echo "$st" | cut -d' ' -f3)"
+	[ -n "$CON_PID" ] && con=$((c1 - c0))
+	echo "$1|$2|$3|$((g1 - g0))|$con|$((N_TAPS + 100))|$chk" >>"$ROWS"
+	printf '  %-24s p99 %s ms\n' "$2" "$p99"
+	echo "$p99" >>"$B/p99s"
 }
 
-round "no console" -
+round none "no console" -
 
 con_start
 mkfifo "$B/load.in"
@@ -196,52 +199,70 @@ load() {
 	done
 	tail -1 "$B/load.out"
 }
+# every level twice: going up, then coming down (streams closed), so that
+# a drift of the machine during the run weighs on every level alike; the
+# two rounds of a level are pooled
 have=0
 SIGNIN=
-for n in $LEVELS; do
+DOWN=$(echo $LEVELS | tr ' ' '\n' | sort -rn | tr '\n' ' ')
+for n in $LEVELS $DOWN; do
 	if [ "$n" -gt "$have" ]; then
 		a=$(load "add $((n - have))")
 		case "$a" in ready*) ;; *) die "adding sessions: $a" ;; esac
 		set -- $a
 		[ "$2" = "$n" ] || die "wanted $n streams, have $2"
 		SIGNIN="$SIGNIN $3"
-		have=$n
+	elif [ "$n" -lt "$have" ]; then
+		a=$(load "drop $((have - n))")
+		[ "$a" = "dropped $n" ] || die "closing streams: $a"
 	fi
+	have=$n
 	sleep 0.5	# the new streams' snapshot (last 100 records) is in
 	load mark >/dev/null
-	round "console, $n sessions" "$n"
+	round "$n" "console, $n sessions" "$n"
 done
 echo quit >&3
 wait "$LOAD_PID" 2>/dev/null || true
 LOAD_PID=
 exec 3>&-
 con_stop
-round "no console (again)" -
+round none "no console" -
 
 echo
-echo "p99 vs none: against the mean of the two no-console rounds. CPU: milliseconds of CPU per tap"
-echo "(user + system, from /proc, 1/$HZ s ticks) of gatewayd and of gateconsole during the round."
-echo "The stream holder reads as the records come, SCHED_IDLE, on this machine (on a site the pages"
-echo "are on tablets): its CPU is not counted above but does share the cores."
-awk -F'|' '
-	{ split($4, s, " "); lab[NR] = $1; n[NR] = $2; cl[NR] = $3; p50[NR] = s[1]; p90[NR] = s[2];
-	  p99[NR] = s[3]; mx[NR] = s[4]; gw[NR] = $5; con[NR] = $6; chk[NR] = $7
-	  if ($2 == "-") { ref += s[3]; nref++ } }
-	END {
-		ref /= nref
-		printf "%-22s %7s %7s %7s %7s %8s %7s %7s  %s\n", "consoles", "p50", "p90", "p99", "max", "p99 vs", "gw CPU", "con CPU", "every stream got every record"
-		printf "%-22s %7s %7s %7s %7s %8s %7s %7s\n", "", "ms", "ms", "ms", "ms", "none", "ms/tap", "ms/tap"
-		for (i = 1; i <= NR; i++) {
-			d[i] = (p99[i] / ref - 1) * 100
-			printf "%-22s %7.3f %7.3f %7.3f %7.3f %+7.1f%% %7s %7s  %s\n", lab[i], p50[i], p90[i], p99[i], mx[i], d[i], gw[i], con[i], chk[i]
-		}
-		best = "none"; cut = 0
-		for (i = 1; i <= NR; i++) {
-			if (n[i] == "-" || cut) continue
-			if (d[i] <= 10 && chk[i] !~ /^NO/) best = n[i]; else cut = 1
-		}
-		printf "no-console p99: %.3f ms (mean of two rounds, which differ by %.1f%%: the noise of this figure on this machine)\n", ref, (p99[NR] - p99[1]) / ref * 100
-		printf "largest number of console sessions with tap-to-unlock p99 within 10%% of no console: %s\n", best
-	}' "$ROWS"
+echo "Each level: two rounds of $N_TAPS taps pooled (one going up, one coming down). p99 vs none:"
+echo "against no console, also two rounds (first and last). CPU: milliseconds of CPU per tap (user +"
+echo "system, /proc, 1/$HZ s ticks) of gatewayd and of gateconsole in those rounds. The stream holder"
+echo "reads as the records come, SCHED_IDLE, on this machine (on a site the pages are on tablets):"
+echo "its CPU is not counted here but does share the two cores."
+perl -e '
+	my ($dir, $rows) = @ARGV;
+	my (@keys, %lab, %gw, %con, %taps, %chk);
+	open(my $r, "<", $rows) or die;
+	while (<$r>) {
+		chomp; my ($k, $l, $n, $g, $c, $t, $ck) = split /\|/;
+		push @keys, $k unless exists $lab{$k};
+		$lab{$k} = $l; $gw{$k} += $g; $con{$k} += $c eq "-" ? 0 : $c; $taps{$k} += $t;
+		$chk{$k} = $ck if !defined $chk{$k} || $ck =~ /^NO/;
+	}
+	my %p; my @rounds;
+	for my $k (@keys) {
+		open(my $f, "<", "$dir/lat.$k") or die; my @v = sort { $a <=> $b } map { $_ + 0 } <$f>;
+		my $q = sub { $v[int($_[0] / 100 * (@v - 1))] };
+		$p{$k} = [ $q->(50), $q->(90), $q->(99), $v[-1], scalar @v ];
+	}
+	my $ref = $p{none}[2];
+	printf "%-22s %7s %7s %7s %7s %8s %7s %7s  %s\n", "consoles", "p50", "p90", "p99", "max", "p99 vs", "gw CPU", "con CPU", "every stream got every record";
+	printf "%-22s %7s %7s %7s %7s %8s %7s %7s\n", "", "ms", "ms", "ms", "ms", "none", "ms/tap", "ms/tap";
+	my $best = "none"; my $cut = 0;
+	for my $k (@keys) {
+		my $d = ($p{$k}[2] / $ref - 1) * 100;
+		printf "%-22s %7.3f %7.3f %7.3f %7.3f %+7.1f%% %7.3f %7s  %s\n", $lab{$k}, @{$p{$k}}[0 .. 3], $d,
+		    $gw{$k} / $taps{$k}, $k eq "none" ? "-" : sprintf("%.3f", $con{$k} / $taps{$k}), $chk{$k};
+		next if $k eq "none" || $cut;
+		if ($d <= 10 && $chk{$k} !~ /^NO/) { $best = $k } else { $cut = 1 }
+	}
+	printf "largest number of console sessions with tap-to-unlock p99 within 10%% of no console: %s\n", $best;
+' "$B" "$ROWS"
+echo "the no-console rounds alone, first and last: p99 $(sed -n 1p "$B/p99s") ms and $(sed -n '$p' "$B/p99s") ms (the noise of this figure on this machine)"
 echo "sign-in, ms each (TLS handshake and a 10,000-iteration PBKDF2; the client is SCHED_IDLE), per batch:$SIGNIN"
 kill -TERM "$GW_PID"; wait "$GW_PID" || true; GW_PID=

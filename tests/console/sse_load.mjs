@@ -6,6 +6,7 @@
 //             hashes one password at a time) and open a stream for each;
 //             answers "ready TOTAL SIGNIN_MS_AVG" once every new stream
 //             has its hello
+//   drop N    close the N newest streams; answers "dropped STREAMS"
 //   mark      start counting afresh; answers "marked STREAMS"
 //   counts    "counts STREAMS MIN MAX CLOSED KB": the fewest and most
 //             "record" events a stream received since the mark (or since
@@ -56,7 +57,7 @@ function openStream(cookie) {
         const b = s.carry.length ? Buffer.concat([s.carry, d]) : d;
         for (let i = b.indexOf(NEEDLE); i >= 0; i = b.indexOf(NEEDLE, i + NEEDLE.length)) s.records++;
         s.carry = b.subarray(Math.max(0, b.length - NEEDLE.length + 1));
-        if (!hello && b.includes('event: hello')) { hello = true; streams.push(s); resolve(); }
+        if (!hello && b.includes('event: hello')) { hello = true; s.req = req; streams.push(s); resolve(); }
       });
       res.on('end', () => { s.closed = true; });
       res.on('error', () => { s.closed = true; });
@@ -85,6 +86,9 @@ for await (const line of rl) {
       const r = streams.map((s) => s.records - s.mark);
       const kb = streams.reduce((a, s) => a + s.bytes - s.bmark, 0) / 1024 / Math.max(1, streams.length);
       console.log(`counts ${streams.length} ${r.length ? Math.min(...r) : 0} ${r.length ? Math.max(...r) : 0} ${streams.filter((s) => s.closed).length} ${kb.toFixed(0)}`);
+    } else if (cmd === 'drop') {
+      for (const s of streams.splice(streams.length - Math.min(streams.length, Number(arg)))) s.req.destroy();
+      console.log(`dropped ${streams.length}`);
     } else if (cmd === 'mark') {
       for (const s of streams) { s.mark = s.records; s.bmark = s.bytes; }
       console.log(`marked ${streams.length}`);

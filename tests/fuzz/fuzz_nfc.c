@@ -29,10 +29,20 @@ fuzz_events(const struct driver_event *evs, int n)
 
 		switch (ev->type) {
 		case DRIVER_EV_TAP:
-			if (ev->id_format != DRIVER_ID_UID || ev->cls != 0 ||
+			/* a UID read (cls 0) or failed proof (2), or a
+			 * DESFire-authenticated credential id (1, issue 8) */
+			if (ev->pin_len != 0 || ev->ats_len > DRIVER_ATS_MAX ||
+			    ev->id_len == 0)
+				abort();
+			for (size_t k = 0; ev->cls == 1 && k < ev->id_len; k++)
+				if (ev->id[k] <= 0x20 || ev->id[k] >= 0x7f ||
+				    ev->id[k] == '"' || ev->id[k] == '\\')
+					abort();
+			if (ev->cls == 1 ? ev->id_format != DRIVER_ID_TEXT ||
+			    ev->id_len > DESFIRE_ID_MAX :
+			    ev->id_format != DRIVER_ID_UID || ev->cls > 2 ||
 			    (ev->id_len != 4 && ev->id_len != 7 &&
-			    ev->id_len != 10) || ev->ats_len > DRIVER_ATS_MAX ||
-			    ev->pin_len != 0)
+			    ev->id_len != 10))
 				abort();
 			break;
 		case DRIVER_EV_NOTICE:

@@ -119,6 +119,7 @@ fuzz: deps $(FUZZERS)
 bench: deps $(BENCHES) $(BINS)
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
 	$(Q)if [ -x tests/bench/daemon.sh ]; then sh tests/bench/daemon.sh; fi
+	$(Q)if [ -x tests/bench/console.sh ]; then sh tests/bench/console.sh; fi
 
 demo: deps $(BINS)
 	$(Q)sh examples/demo.sh

@@ -7,6 +7,9 @@ PKGS="gcc make clang libclang-rt-14-dev pkg-config libevent-dev libmbedtls-dev l
 # the console's browser test: Debian's Chromium and Node.js (playwright-core
 # comes from npm, pinned in tests/console/package-lock.json)
 PKGS="$PKGS chromium nodejs"
+# the console's sign-in throttling test speaks HTTPS with curl; the benches'
+# tappers use perl's Time::HiRes (in perl, not perl-base)
+PKGS="$PKGS curl perl"
 # npm ships inside nodesource's nodejs; Debian's own nodejs needs the package
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }

@@ -11,6 +11,7 @@
 static const struct driver *const registry[] = {
 	&driver_sim,
 	&driver_nfc,
+	&driver_osdp,
 };
 #define NDRIVERS	(sizeof(registry) / sizeof(registry[0]))
 

@@ -12,6 +12,7 @@ static const struct driver *const registry[] = {
 	&driver_sim,
 	&driver_nfc,
 	&driver_osdp,
+	&driver_gpio,
 };
 #define NDRIVERS	(sizeof(registry) / sizeof(registry[0]))
 

@@ -642,6 +642,14 @@ desfire_issue(const struct desfire_io *io, const struct desfire_site *site,
 	int k = 0, ret = -1;
 
 	memset(&s, 0, sizeof(s));
+	if (uid_len != 7) {
+		/* a 4-byte UID is a random ID (08 xx xx xx): a new one at every
+		 * activation, so the keys derived from it would never match */
+		snprintf(why, whylen, "the card shows a %zu-byte UID (random ID "
+		    "or not a DESFire EV1): keys are diversified from the fixed "
+		    "7-byte UID", uid_len);
+		return -1;
+	}
 	if (desfire_cred_encode(cred, cmd + 8) != 0) {
 		snprintf(why, whylen, "credential id must be 1-%d printable "
 		    "characters without spaces or commas", DESFIRE_ID_MAX);

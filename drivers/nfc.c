@@ -1031,10 +1031,11 @@ nfc_describe(void *ctx, char *buf, size_t len)
 	struct nfc *n = ctx;
 	int r;
 
-	r = snprintf(buf, len, "nfc %s %s%s%s%s, %llu taps, %llu restarts",
+	r = snprintf(buf, len, "nfc %s %s%s%s%s%s, %llu taps, %llu restarts",
 	    n->o.conn, n->offline ? "offline" : "online",
 	    n->offline ? ": " : " (", n->offline ? n->why : n->chip,
-	    n->offline ? "" : ")", (unsigned long long)n->taps,
+	    n->offline ? "" : ")", n->o.desfire[0] != '\0' ?
+	    ", DESFire secure badges" : "", (unsigned long long)n->taps,
 	    (unsigned long long)n->restarts);
 	return r < 0 ? 0 : (size_t)r;
 }

@@ -498,6 +498,12 @@ test_card_issue(void **state)
 	desfire_card_reset(&card);
 	assert_int_equal(desfire_read_cred(&io, &other, uid7, 7, &got, why,
 	    sizeof(why)), DESFIRE_AUTH_FAILED);
+	/* a random-ID card (4-byte UID) cannot be issued */
+	desfire_card_blank(&card, uid7);
+	assert_int_equal(desfire_issue(&io, &site, uid7, 4, &c, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "random ID"));
+	assert_false(card.apps[0].exists);
 	/* a card removed during the issue says where */
 	desfire_card_blank(&card, uid7);
 	card.mute_on = 0xC4;

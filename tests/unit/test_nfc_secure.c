@@ -305,6 +305,17 @@ test_keyfile_refused(void **state)
 	assert_non_null(strstr(err, "open to group or others"));
 	assert_null(strstr(err, mkhex));
 	assert_int_equal(chmod(keyfile, 0600), 0);
+	/* a symlink to a good key file: named, not followed */
+	{
+		char link[160];
+
+		snprintf(link, sizeof(link), "%s/link.key", keydir);
+		assert_int_equal(symlink(keyfile, link), 0);
+		snprintf(opts, sizeof(opts), "desfire=%s aid=F51234", link);
+		assert_int_equal(rd_try_open(&r, e, opts, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "symlink"));
+		unlink(link);
+	}
 	/* options that do not make sense together */
 	assert_int_equal(rd_try_open(&r, e, "aid=F51234", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "without desfire"));

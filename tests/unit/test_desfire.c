@@ -466,6 +466,48 @@ test_card_flow(void **state)
 	assert_int_equal(r, DESFIRE_NOT_OURS);
 }
 
+/* Cards that are not DESFires or say odd things to the select. */
+static int
+iso_xfer(void *ctx, const uint8_t *apdu, size_t n, uint8_t *r, size_t rmax)
+{
+	const uint8_t *ans = ctx;
+
+	(void)apdu;
+	(void)n;
+	if (rmax < 2)
+		return -1;
+	memcpy(r, ans, 2);
+	return 2;
+}
+
+static void
+test_not_desfire(void **state)
+{
+	static const uint8_t sw_ins[2] = { 0x6E, 0x00 }, sw_len[2] = { 0x67, 0x00 };
+	static const uint8_t af[2] = { 0x91, 0xAF }, ae[2] = { 0x91, 0xAE };
+	struct desfire_io io = { (void *)(uintptr_t)sw_ins, iso_xfer };
+	struct desfire_site site;
+	struct desfire_cred got;
+	char why[160];
+
+	(void)state;
+	site_make(&site, 1);
+	/* a bank card or a passport: an ISO status, not ours, a UID read */
+	assert_int_equal(desfire_read_cred(&io, &site, uid7, 7, &got, why,
+	    sizeof(why)), DESFIRE_NOT_OURS);
+	io.ctx = (void *)(uintptr_t)sw_len;
+	assert_int_equal(desfire_read_cred(&io, &site, uid7, 7, &got, why,
+	    sizeof(why)), DESFIRE_NOT_OURS);
+	/* a card that chains forever at the select: not ours, bounded */
+	io.ctx = (void *)(uintptr_t)af;
+	assert_int_equal(desfire_read_cred(&io, &site, uid7, 7, &got, why,
+	    sizeof(why)), DESFIRE_NOT_OURS);
+	/* refuses everything: not ours (select already fails) */
+	io.ctx = (void *)(uintptr_t)ae;
+	assert_int_equal(desfire_read_cred(&io, &site, uid7, 7, &got, why,
+	    sizeof(why)), DESFIRE_NOT_OURS);
+}
+
 static void
 test_card_issue(void **state)
 {
@@ -526,6 +568,7 @@ main(void)
 		cmocka_unit_test(test_cred_file),
 		cmocka_unit_test(test_card_flow),
 		cmocka_unit_test(test_card_issue),
+		cmocka_unit_test(test_not_desfire),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,7 +26,8 @@ GWD=$ROOT/build/bin/gatewayd
 GCTL=$ROOT/build/bin/gatectl
 GCON=$ROOT/build/bin/gateconsole
 N_PAGE=${N_PAGE:-300}		# taps watched in the browser
-N_TAPS=${N_TAPS:-1500}		# taps per round of the load bench ...
+N_TAPS=${N_TAPS:-400}		# taps per round of the load bench ...
+PASSES=${PASSES:-4}		# ... rounds per level (up, down, up, down)
 RATE=${RATE:-200}		# ... at this many a second (0: back to back)
 LEVELS=${LEVELS:-"0 10 50 100 200"}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -174,9 +175,14 @@ round() {
 	echo "$1|$2|$3|$((g1 - g0))|$con|$((N_TAPS + 100))|$chk" >>"$ROWS"
 	printf '  %-24s p99 %s ms\n' "$2" "$p99"
 	echo "$p99" >>"$B/p99s"
+	echo "$1" >>"$B/order"
 }
 
-round none "no console" -
+nones() {	# half the passes' worth of no-console rounds
+	_p=0
+	while [ $_p -lt $(((PASSES + 1) / 2)) ]; do round none "no console" -; _p=$((_p + 1)); done
+}
+nones
 
 con_start
 mkfifo "$B/load.in"
@@ -199,13 +205,22 @@ load() {
 	done
 	tail -1 "$B/load.out"
 }
-# every level twice: going up, then coming down (streams closed), so that
-# a drift of the machine during the run weighs on every level alike; the
-# two rounds of a level are pooled
+# every level PASSES times, going up and coming down in turn (streams
+# closed and reopened, sessions kept), so that the machine's drift and
+# other people's load during the run weigh on every level alike; a
+# level's rounds are pooled. (No console at all is measured before and
+# after: stopping the console ends its sessions.)
 have=0
 SIGNIN=
+UP=$LEVELS
 DOWN=$(echo $LEVELS | tr ' ' '\n' | sort -rn | tr '\n' ' ')
-for n in $LEVELS $DOWN; do
+ORDER=
+p=0
+while [ $p -lt "$PASSES" ]; do
+	if [ $((p % 2)) = 0 ]; then ORDER="$ORDER $UP"; else ORDER="$ORDER $DOWN"; fi
+	p=$((p + 1))
+done
+for n in $ORDER; do
 	if [ "$n" -gt "$have" ]; then
 		a=$(load "add $((n - have))")
 		case "$a" in ready*) ;; *) die "adding sessions: $a" ;; esac
@@ -226,11 +241,11 @@ wait "$LOAD_PID" 2>/dev/null || true
 LOAD_PID=
 exec 3>&-
 con_stop
-round none "no console" -
+nones
 
 echo
-echo "Each level: two rounds of $N_TAPS taps pooled (one going up, one coming down). p99 vs none:"
-echo "against no console, also two rounds (first and last). CPU: milliseconds of CPU per tap (user +"
+echo "Each level: $PASSES rounds of $N_TAPS taps pooled (going up and coming down in turn). p99 vs none:"
+echo "against no console ($PASSES rounds, half first, half last). CPU: milliseconds of CPU per tap (user +"
 echo "system, /proc, 1/$HZ s ticks) of gatewayd and of gateconsole in those rounds. The stream holder"
 echo "reads as the records come, SCHED_IDLE, on this machine (on a site the pages are on tablets):"
 echo "its CPU is not counted here but does share the two cores."
@@ -263,6 +278,7 @@ perl -e '
 	}
 	printf "largest number of console sessions with tap-to-unlock p99 within 10%% of no console: %s\n", $best;
 ' "$B" "$ROWS"
-echo "the no-console rounds alone, first and last: p99 $(sed -n 1p "$B/p99s") ms and $(sed -n '$p' "$B/p99s") ms (the noise of this figure on this machine)"
+echo "p99 of each round in the order run, ms (the spread within a level is the noise of this figure here):"
+paste -d' ' "$B/order" "$B/p99s" | awk '{ printf "  %s:%s", $1, $2 } NR % 8 == 0 { print "" } END { if (NR % 8) print "" }' 
 echo "sign-in, ms each (TLS handshake and a 10,000-iteration PBKDF2; the client is SCHED_IDLE), per batch:$SIGNIN"
 kill -TERM "$GW_PID"; wait "$GW_PID" || true; GW_PID=

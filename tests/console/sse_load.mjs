@@ -2,11 +2,13 @@
 // sessions, each with its own live Server-Sent Events stream, held by one
 // lightweight process instead of a browser each. Commands on stdin, one
 // per line, each answered with one line on stdout:
-//   add N     sign N more sessions in (one after another, as the console
-//             hashes one password at a time) and open a stream for each;
-//             answers "ready TOTAL SIGNIN_MS_AVG" once every new stream
-//             has its hello
-//   drop N    close the N newest streams; answers "dropped STREAMS"
+//   add N     N more streams: for sessions whose stream was dropped, a new
+//             stream; for the rest, a new session signed in (one after
+//             another, as the console hashes one password at a time);
+//             answers "ready TOTAL SIGNIN_MS_AVG" (0 if none signed in)
+//             once every new stream has its hello
+//   drop N    close the N newest streams, keeping their sessions signed
+//             in; answers "dropped STREAMS"
 //   mark      start counting afresh; answers "marked STREAMS"
 //   counts    "counts STREAMS MIN MAX CLOSED KB": the fewest and most
 //             "record" events a stream received since the mark (or since
@@ -28,6 +30,7 @@ const agent = new https.Agent({ keepAlive: false, maxSockets: Infinity, ca });
 const base = { host: '127.0.0.1', servername: url.hostname, port: url.port, agent,
   headers: { Host: url.host } };
 const streams = [];
+const spare = [];	// cookies of signed-in sessions without a stream
 const NEEDLE = Buffer.from('event: record\n');
 
 function signIn() {
@@ -57,7 +60,7 @@ function openStream(cookie) {
         const b = s.carry.length ? Buffer.concat([s.carry, d]) : d;
         for (let i = b.indexOf(NEEDLE); i >= 0; i = b.indexOf(NEEDLE, i + NEEDLE.length)) s.records++;
         s.carry = b.subarray(Math.max(0, b.length - NEEDLE.length + 1));
-        if (!hello && b.includes('event: hello')) { hello = true; s.req = req; streams.push(s); resolve(); }
+        if (!hello && b.includes('event: hello')) { hello = true; s.req = req; s.cookie = cookie; streams.push(s); resolve(); }
       });
       res.on('end', () => { s.closed = true; });
       res.on('error', () => { s.closed = true; });
@@ -73,21 +76,28 @@ for await (const line of rl) {
   try {
     if (cmd === 'add') {
       const opened = [];
-      let ms = 0;
+      let ms = 0, signed = 0;
       for (let i = 0; i < Number(arg); i++) {
-        const t = performance.now();
-        const cookie = await signIn();
-        ms += performance.now() - t;
+        let cookie = spare.pop();
+        if (!cookie) {
+          const t = performance.now();
+          cookie = await signIn();
+          ms += performance.now() - t;
+          signed++;
+        }
         opened.push(openStream(cookie));
       }
       await Promise.all(opened);
-      console.log(`ready ${streams.length} ${(Number(arg) ? ms / Number(arg) : 0).toFixed(1)}`);
+      console.log(`ready ${streams.length} ${(signed ? ms / signed : 0).toFixed(1)}`);
     } else if (cmd === 'counts') {
       const r = streams.map((s) => s.records - s.mark);
       const kb = streams.reduce((a, s) => a + s.bytes - s.bmark, 0) / 1024 / Math.max(1, streams.length);
       console.log(`counts ${streams.length} ${r.length ? Math.min(...r) : 0} ${r.length ? Math.max(...r) : 0} ${streams.filter((s) => s.closed).length} ${kb.toFixed(0)}`);
     } else if (cmd === 'drop') {
-      for (const s of streams.splice(streams.length - Math.min(streams.length, Number(arg)))) s.req.destroy();
+      for (const s of streams.splice(streams.length - Math.min(streams.length, Number(arg)))) {
+        s.req.destroy();
+        spare.push(s.cookie);
+      }
       console.log(`dropped ${streams.length}`);
     } else if (cmd === 'mark') {
       for (const s of streams) { s.mark = s.records; s.bmark = s.bytes; }

@@ -89,10 +89,18 @@ $without"
 [ -f "$T/journal/state.snap" ] || fail "no snapshot after a long replay"
 sz=$(stat -c %s "$T/journal/state.snap")
 printf 'X' | dd of="$T/journal/state.snap" bs=1 seek=$((sz / 2)) conv=notrunc 2>/dev/null
+cp "$T/journal/state.snap" "$T/snap.damaged"
 gw_start
 expect_match "$(cat "$T/daemon.log")" "snapshot .* not used: content does not match its SHA-256" "damage reported"
 expect_no_match "$(last_start)" "after the state snapshot" "damaged snapshot not used"
 [ "$(view)" = "$without" ] || fail "state after a refused snapshot"
+# the replay wrote a fresh snapshot on its writer thread: step 4 needs it
+# whole on disk, so wait for the write to finish before killing
+i=0
+while cmp -s "$T/journal/state.snap" "$T/snap.damaged"; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "the fresh snapshot was never written"
+	sleep 0.05
+done
 gw_kill9
 
 # 4. the journal put back to an older copy: the snapshot names records

@@ -226,7 +226,7 @@ for n in $ORDER; do
 		case "$a" in ready*) ;; *) die "adding sessions: $a" ;; esac
 		set -- $a
 		[ "$2" = "$n" ] || die "wanted $n streams, have $2"
-		SIGNIN="$SIGNIN $3"
+		[ "$3" = 0.0 ] || SIGNIN="$SIGNIN $3"	# 0.0: streams reopened only
 	elif [ "$n" -lt "$have" ]; then
 		a=$(load "drop $((have - n))")
 		[ "$a" = "dropped $n" ] || die "closing streams: $a"

@@ -90,12 +90,13 @@ try {
   const c1 = await calibrate();
   const drawn = new Map(await page.evaluate(() => [...window.__drawn]));
   const off = (c0.off + c1.off) / 2;
-  const unlock = [], dom = [], frame = [];
+  const unlock = [], dom = [], frame = [], relay = [];
   for (const t of taps) {
     const d = drawn.get(t.seq);
     unlock.push(t.t1 - t.t0);
     dom.push(d.dom - off - t.t0);
     frame.push(d.frame - off - t.t0);
+    relay.push(d.dom - off - t.t1);
   }
   console.log(`taps ${taps.length} (after ${WARM} warm-up), one at a time, 10-60 ms apart; every one drawn`);
   console.log(`page clock mapped to the tapper's: round trip ${Math.min(c0.rtt, c1.rtt).toFixed(2)} ms, so +/- ${(Math.max(c0.rtt, c1.rtt) / 2).toFixed(2)} ms; drift over the run ${(c1.off - c0.off).toFixed(2)} ms`);
@@ -103,6 +104,8 @@ try {
   row('gatewayd answers ok (durable, lock commanded)', unlock);
   row('row inserted in the page (MutationObserver)', dom);
   row('start of the frame that paints it (rAF)', frame);
+  console.log('ms from gatewayd\'s ok (the record is durable and broadcast to watchers then)');
+  row('row inserted: gateconsole, TLS, the browser', relay);
 } catch (e) {
   console.error('bench_page: ' + (e && e.stack || e));
   rc = 1;

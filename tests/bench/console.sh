@@ -31,12 +31,16 @@ PASSES=${PASSES:-4}		# ... rounds per level (up, down, up, down)
 RATE=${RATE:-200}		# ... at this many a second (0: back to back)
 LEVELS=${LEVELS:-"0 10 50 100 200"}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-B=$ROOT/build/bench-console	# on the build disk, not tmpfs
+B=$ROOT/build/bench-console	# on the build disk, not tmpfs ...
+# ... unless JOURNAL_DIR says where (e.g. /dev/shm: no disk in the tap path,
+# so the console's share of the machine shows without the disk's noise)
+J=$B/journal
+[ -n "${JOURNAL_DIR:-}" ] && J=$JOURNAL_DIR/bench-console-journal.$$
 GW_PID= CON_PID= LOAD_PID=
 cleanup() {
 	set +e		# a process already gone must not stop the rest
 	for p in $LOAD_PID $CON_PID $GW_PID; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$B"
+	rm -rf "$B" "$J"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -77,7 +81,7 @@ PASS=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 } >"$B/users"
 chmod 600 "$B/users"
 
-"$GWD" -d -c "$B/gateway.conf" --journal "$B/journal" --socket "$SOCK" 2>"$B/daemon.log" &
+"$GWD" -d -c "$B/gateway.conf" --journal "$J" --socket "$SOCK" 2>"$B/daemon.log" &
 GW_PID=$!
 i=0
 until "$GCTL" --socket "$SOCK" ping >/dev/null 2>&1; do
@@ -133,6 +137,7 @@ taps() {
 }
 
 con_start
+echo "   journal in $J ($(df -P "$(dirname "$J")" | awk 'NR == 2 { print $1 }'))"
 echo "== tap to page: $N_PAGE simulated taps until drawn in headless Chromium (release gatewayd and gateconsole)"
 CONSOLE_URL="https://localhost:$PORT" GW_SOCK="$SOCK" SPKI="$SPKI" CHROMIUM="$CHROMIUM" \
     BENCH_USER=bench BENCH_PASS="$PASS" N_TAPS="$N_PAGE" \

@@ -155,11 +155,13 @@ ROWS=$B/rows
 # round KEY LABEL SESSIONS: one round of taps; its latencies go to
 # $B/lat.KEY (rounds with one KEY are pooled), a row to $ROWS
 round() {
-	g0=$(cpu "$GW_PID"); c0=0
+	g0=$(cpu "$GW_PID"); c0=0; l0=0
 	[ -n "$CON_PID" ] && c0=$(cpu "$CON_PID")
+	[ -n "$LOAD_PID" ] && l0=$(cpu "$LOAD_PID")
 	p99=$(taps "$N_TAPS" "$B/lat.$1")
-	g1=$(cpu "$GW_PID"); c1=0
+	g1=$(cpu "$GW_PID"); c1=0; l1=0
 	[ -n "$CON_PID" ] && c1=$(cpu "$CON_PID")
+	[ -n "$LOAD_PID" ] && l1=$(cpu "$LOAD_PID")
 	chk=-
 	if [ "$3" != - ] && [ "$3" -gt 0 ]; then
 		# the last records reach the streams (a holder behind catches up)
@@ -177,7 +179,7 @@ round() {
 	fi
 	con=-
 	[ -n "$CON_PID" ] && con=$((c1 - c0))
-	echo "$1|$2|$3|$((g1 - g0))|$con|$((N_TAPS + 100))|$chk" >>"$ROWS"
+	echo "$1|$2|$3|$((g1 - g0))|$con|$((N_TAPS + 100))|$chk|$((l1 - l0))" >>"$ROWS"
 	printf '  %-24s p99 %s ms\n' "$2" "$p99"
 	echo "$p99" >>"$B/p99s"
 	echo "$1" >>"$B/order"
@@ -251,15 +253,16 @@ nones
 echo
 echo "Each level: $PASSES rounds of $N_TAPS taps pooled (going up and coming down in turn). p99 vs none:"
 echo "against no console ($PASSES rounds, half first, half last). CPU: milliseconds of CPU per tap (user +"
-echo "system, /proc, 1/$HZ s ticks) of gatewayd and of gateconsole in those rounds. The stream holder"
-echo "reads as the records come, SCHED_IDLE, on this machine (on a site the pages are on tablets):"
-echo "its CPU is not counted here but does share the two cores."
+echo "system, /proc, 1/$HZ s ticks) of gatewayd, gateconsole and the stream holder in those rounds."
+echo "The stream holder reads as the records come, SCHED_IDLE, on this machine (on a site the pages"
+echo "are on tablets), so its CPU, and the loopback TCP work both ends cause, share the two cores."
 perl -e '
 	my ($dir, $rows) = @ARGV;
-	my (@keys, %lab, %gw, %con, %taps, %chk);
+	my (@keys, %lab, %gw, %con, %taps, %chk, %hold);
 	open(my $r, "<", $rows) or die;
 	while (<$r>) {
-		chomp; my ($k, $l, $n, $g, $c, $t, $ck) = split /\|/;
+		chomp; my ($k, $l, $n, $g, $c, $t, $ck, $h) = split /\|/;
+		$hold{$k} += $h;
 		push @keys, $k unless exists $lab{$k};
 		$lab{$k} = $l; $gw{$k} += $g; $con{$k} += $c eq "-" ? 0 : $c; $taps{$k} += $t;
 		$chk{$k} = $ck if !defined $chk{$k} || $ck =~ /^NO/;
@@ -271,13 +274,14 @@ perl -e '
 		$p{$k} = [ $q->(50), $q->(90), $q->(99), $v[-1], scalar @v ];
 	}
 	my $ref = $p{none}[2];
-	printf "%-22s %7s %7s %7s %7s %8s %7s %7s  %s\n", "consoles", "p50", "p90", "p99", "max", "p99 vs", "gw CPU", "con CPU", "every stream got every record";
-	printf "%-22s %7s %7s %7s %7s %8s %7s %7s\n", "", "ms", "ms", "ms", "ms", "none", "ms/tap", "ms/tap";
+	printf "%-22s %7s %7s %7s %7s %8s %7s %7s %7s  %s\n", "consoles", "p50", "p90", "p99", "max", "p99 vs", "gw CPU", "con CPU", "holder", "every stream got every record";
+	printf "%-22s %7s %7s %7s %7s %8s %7s %7s %7s\n", "", "ms", "ms", "ms", "ms", "none", "ms/tap", "ms/tap", "ms/tap";
 	my $best = "none"; my $cut = 0;
 	for my $k (@keys) {
 		my $d = ($p{$k}[2] / $ref - 1) * 100;
-		printf "%-22s %7.3f %7.3f %7.3f %7.3f %+7.1f%% %7.3f %7s  %s\n", $lab{$k}, @{$p{$k}}[0 .. 3], $d,
-		    $gw{$k} / $taps{$k}, $k eq "none" ? "-" : sprintf("%.3f", $con{$k} / $taps{$k}), $chk{$k};
+		printf "%-22s %7.3f %7.3f %7.3f %7.3f %+7.1f%% %7.3f %7s %7s  %s\n", $lab{$k}, @{$p{$k}}[0 .. 3], $d,
+		    $gw{$k} / $taps{$k}, $k eq "none" ? "-" : sprintf("%.3f", $con{$k} / $taps{$k}),
+		    $k eq "none" ? "-" : sprintf("%.3f", $hold{$k} / $taps{$k}), $chk{$k};
 		next if $k eq "none" || $cut;
 		if ($d <= 10 && $chk{$k} !~ /^NO/) { $best = $k } else { $cut = 1 }
 	}

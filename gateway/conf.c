@@ -88,6 +88,17 @@ conf_line(const struct parser *ps, const struct tok *t, char *buf, size_t len)
 }
 
 static void
+conf_vdiag(struct parser *ps, enum policy_severity sev, const struct tok *t,
+    const char *code, const char *fmt, va_list ap)
+{
+	char msg[600], line[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	policy_diag_add(ps->diags, sev, code, ps->file, t ? t->line : 0,
+	    t ? t->col : 0, conf_line(ps, t, line, sizeof(line)), "%s", msg);
+}
+
+static void
 conf_error(struct parser *ps, const struct tok *t, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -95,15 +106,11 @@ static void
 conf_error(struct parser *ps, const struct tok *t, const char *code,
     const char *fmt, ...)
 {
-	char msg[600], line[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	conf_vdiag(ps, POLICY_ERROR, t, code, fmt, ap);
 	va_end(ap);
-	policy_diag_add(ps->diags, POLICY_ERROR, code, ps->file,
-	    t ? t->line : 0, t ? t->col : 0, conf_line(ps, t, line, sizeof(line)),
-	    "%s", msg);
 }
 
 static void
@@ -114,15 +121,11 @@ static void
 conf_warn(struct parser *ps, const struct tok *t, const char *code,
     const char *fmt, ...)
 {
-	char msg[600], line[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	conf_vdiag(ps, POLICY_WARNING, t, code, fmt, ap);
 	va_end(ap);
-	policy_diag_add(ps->diags, POLICY_WARNING, code, ps->file,
-	    t ? t->line : 0, t ? t->col : 0, conf_line(ps, t, line, sizeof(line)),
-	    "%s", msg);
 }
 
 static int

@@ -455,12 +455,12 @@ body_parse(const uint8_t *b, size_t n, struct journal_record *r, char *why,
 }
 
 /*
- * Read the frame at the current position of f. 1 = a record (framing, CRC
- * and body checked; not the chain), 0 = clean end of file, -1 = damage.
+ * Read the frame at the current position of f into body: magic, length and
+ * CRC checked (frame_read then checks the body, frame_skip only its seq).
+ * 1 = a frame, 0 = clean end of file, -1 = damage.
  */
 static int
-frame_read(FILE *f, uint8_t *body, size_t *blen, struct journal_record *r,
-    char *why, size_t whylen)
+frame_next(FILE *f, uint8_t *body, size_t *blen, char *why, size_t whylen)
 {
 	uint8_t h[FRAME_HDR_SIZE];
 	size_t got, n;
@@ -494,7 +494,18 @@ frame_read(FILE *f, uint8_t *body, size_t *blen, struct journal_record *r,
 		return -1;
 	}
 	*blen = n;
-	return body_parse(body, n, r, why, whylen) == 0 ? 1 : -1;
+	return 1;
+}
+
+static int
+frame_read(FILE *f, uint8_t *body, size_t *blen, struct journal_record *r,
+    char *why, size_t whylen)
+{
+	int k = frame_next(f, body, blen, why, whylen);
+
+	if (k != 1)
+		return k;
+	return body_parse(body, *blen, r, why, whylen) == 0 ? 1 : -1;
 }
 
 /* ---- writing ---- */
@@ -1244,42 +1255,15 @@ static int
 frame_skip(FILE *f, uint8_t *body, size_t *blen, uint64_t *seq, char *why,
     size_t whylen)
 {
-	uint8_t h[FRAME_HDR_SIZE];
-	size_t got, n;
+	int k = frame_next(f, body, blen, why, whylen);
 
-	got = fread(h, 1, sizeof(h), f);
-	if (got == 0 && feof(f))
-		return 0;
-	if (got != sizeof(h)) {
-		snprintf(why, whylen, ferror(f) ? "read error" :
-		    "torn frame header (%zu of %d bytes)", got, FRAME_HDR_SIZE);
-		return -1;
-	}
-	if (get32(h) != FRAME_MAGIC) {
-		snprintf(why, whylen, "bad frame magic");
-		return -1;
-	}
-	n = get32(h + 4);
-	if (n < BODY_FIXED || n > BODY_MAX) {
-		snprintf(why, whylen, "frame length %zu out of range", n);
-		return -1;
-	}
-	if ((got = fread(body, 1, n, f)) != n) {
-		snprintf(why, whylen, ferror(f) ? "read error" :
-		    "torn frame (%zu of %zu body bytes)", got, n);
-		return -1;
-	}
-	if (crc32c(crc32c(0, h + 4, 4), body, n) != get32(h + 8) &&
-	    !FUZZ_LENIENT) {
-		snprintf(why, whylen, "frame checksum mismatch");
-		return -1;
-	}
+	if (k != 1)
+		return k;
 	if (body[32] != BODY_VERSION) {
 		snprintf(why, whylen, "unknown record version %u", body[32]);
 		return -1;
 	}
 	*seq = get64(body + 33);
-	*blen = n;
 	return 1;
 }
 
@@ -1288,10 +1272,10 @@ journal_iter_resume(const char *dir, uint64_t seq, const uint8_t hash[32],
     char *err, size_t errlen)
 {
 	struct journal_iter *it;
-	struct journal_record r;
+	struct journal_record r = { 0 };
 	uint8_t body[BODY_MAX];
 	char why[160], hx[17], hy[17];
-	uint64_t s;
+	uint64_t s = 0;
 	size_t blen, i;
 	int k;
 

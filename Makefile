@@ -23,7 +23,12 @@ CFLAGS_REL  = -std=c17 -O2 -g $(WARN) $(HARDEN)
 CFLAGS_SAN  = -std=c17 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 LDHARDEN    = -pie -Wl,-z,relro,-z,now
-LIBS        = -levent -lmbedtls -lmbedx509 -lmbedcrypto -lnfc -lpthread -lm -lgpiod
+LIBS        = -levent -lmbedtls -lmbedx509 -lmbedcrypto -lnfc -lpthread -lm -lgpiod -lseccomp
+# make SANDBOX_DEBUG=1: a refused syscall is reported by name instead of
+# killing silently (gateway/sandbox.h)
+ifeq ($(SANDBOX_DEBUG),1)
+CPPFLAGS += -DSANDBOX_DEBUG
+endif
 
 POLICY_SRC  = $(wildcard policy/*.c)
 DRIVER_SRC  = $(wildcard drivers/*.c)

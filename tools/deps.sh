@@ -3,7 +3,7 @@
 # As root: apt-get installs what is missing. Otherwise: print the exact
 # command and stop, because a build that half-works is worse than none.
 set -eu
-PKGS="gcc make clang libclang-rt-14-dev pkg-config libevent-dev libmbedtls-dev libnfc-dev libnfc-bin libcmocka-dev tzdata rsyslog rsyslog-relp openssl iproute2 libgpiod-dev"
+PKGS="gcc make clang libclang-rt-14-dev pkg-config libevent-dev libmbedtls-dev libnfc-dev libnfc-bin libcmocka-dev tzdata rsyslog rsyslog-relp openssl iproute2 libgpiod-dev libseccomp-dev"
 # the console's browser test: Debian's Chromium and Node.js (playwright-core
 # comes from npm, pinned in tests/console/package-lock.json)
 PKGS="$PKGS chromium nodejs"

@@ -230,6 +230,12 @@ struct ctl_client {
 	void			*stream_arg;
 };
 
+#define CTL_NAMES_MAX	4096
+struct ctl_name {
+	uid_t	uid;
+	char	name[32];
+};
+
 struct ctl_server {
 	struct event_base	*base;
 	struct evconnlistener	*lev;
@@ -240,6 +246,9 @@ struct ctl_server {
 	gid_t			 console_gid;	/* may delegate */
 	int			 have_console_gid;
 	struct ctl_handler	 h;
+	struct ctl_name		*names;		/* uid -> name, read at start */
+	size_t			 nnames;
+	int			 owns_path;	/* unlink it at close */
 	uint64_t		 next_id;
 	size_t			 nclients;
 	TAILQ_HEAD(, ctl_client) clients;
@@ -589,9 +598,18 @@ ctl_peer_roles(struct ctl_server *srv, int fd, uid_t uid, gid_t gid,
 	static const unsigned bits[3] = { CTL_ROLE_STAFF, CTL_ROLE_ADMIN,
 	    CTL_ROLE_AUDITOR };
 
-	pw = getpwuid(uid);
-	snprintf(actor, alen, "uid %u (%s)", (unsigned)uid,
-	    pw ? pw->pw_name : "?");
+	const char *nm = NULL;
+
+	for (size_t i = 0; srv->names != NULL && i < srv->nnames; i++)
+		if (srv->names[i].uid == uid) {
+			nm = srv->names[i].name;
+			break;
+		}
+	/* someone added since the start: only a process that may still
+	 * read the files finds them */
+	if (nm == NULL && srv->names == NULL && (pw = getpwuid(uid)) != NULL)
+		nm = pw->pw_name;
+	snprintf(actor, alen, "uid %u (%s)", (unsigned)uid, nm ? nm : "?");
 	if (uid == 0)
 		return CTL_ROLE_STAFF | CTL_ROLE_ADMIN | CTL_ROLE_AUDITOR |
 		    CTL_ROLE_CONSOLE;
@@ -653,12 +671,13 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-struct ctl_server *
-ctl_listen(struct event_base *base, const char *path,
-    const char *const groups[3], const struct ctl_handler *h, char *err,
-    size_t errlen)
+/*
+ * The listening socket alone: the privileged parent binds it (a path in
+ * the filesystem) and hands the descriptor to the engine, which serves it.
+ */
+int
+ctl_bind(const char *path, char *err, size_t errlen)
 {
-	struct ctl_server *srv;
 	struct sockaddr_un sun;
 	int fd;
 
@@ -666,16 +685,60 @@ ctl_listen(struct event_base *base, const char *path,
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
-		return NULL;
+		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	(void)unlink(path);	/* a stale socket from a crashed run */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* everyone may connect; what they may do is decided per command */
+	if (chmod(path, 0666) == -1 || listen(fd, 64) == -1) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* uid -> name for the journal's "who", read while the files are there:
+ * a sandboxed engine cannot open /etc/passwd later. */
+static void
+ctl_names_load(struct ctl_server *srv)
+{
+	struct passwd *pw;
+
+	setpwent();
+	while ((pw = getpwent()) != NULL && srv->nnames < CTL_NAMES_MAX) {
+		srv->names[srv->nnames].uid = pw->pw_uid;
+		snprintf(srv->names[srv->nnames].name,
+		    sizeof(srv->names[0].name), "%s", pw->pw_name);
+		srv->nnames++;
+	}
+	endpwent();
+}
+
+struct ctl_server *
+ctl_listen_fd(struct event_base *base, int fd, const char *path,
+    const char *const groups[3], const struct ctl_handler *h, char *err,
+    size_t errlen)
+{
+	struct ctl_server *srv;
+
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	srv->base = base;
 	srv->h = *h;
-	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	snprintf(srv->path, sizeof(srv->path), "%s", path ? path : "");
 	for (int r = 0; r < 3; r++) {
 		snprintf(srv->groups[r], sizeof(srv->groups[r]), "%s",
 		    groups[r] ? groups[r] : "");
@@ -687,34 +750,37 @@ ctl_listen(struct event_base *base, const char *path,
 			}
 		}
 	}
+	if ((srv->names = calloc(CTL_NAMES_MAX, sizeof(*srv->names))) != NULL)
+		ctl_names_load(srv);
 	TAILQ_INIT(&srv->clients);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		free(srv);
-		return NULL;
-	}
-	(void)unlink(path);	/* a stale socket from a crashed run */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	/* everyone may connect; what they may do is decided per command */
-	if (chmod(path, 0666) == -1 || listen(fd, 64) == -1) {
-		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
-		goto fail;
-	}
 	srv->lev = evconnlistener_new(base, ctl_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (srv->lev == NULL) {
 		snprintf(err, errlen, "evconnlistener_new failed");
-		goto fail;
+		free(srv->names);
+		free(srv);
+		return NULL;
 	}
 	return srv;
-fail:
-	close(fd);
-	free(srv);
-	return NULL;
+}
+
+struct ctl_server *
+ctl_listen(struct event_base *base, const char *path,
+    const char *const groups[3], const struct ctl_handler *h, char *err,
+    size_t errlen)
+{
+	struct ctl_server *srv;
+	int fd;
+
+	if ((fd = ctl_bind(path, err, errlen)) == -1)
+		return NULL;
+	if ((srv = ctl_listen_fd(base, fd, path, groups, h, err, errlen)) ==
+	    NULL) {
+		close(fd);
+		return NULL;
+	}
+	srv->owns_path = 1;
+	return srv;
 }
 
 void
@@ -740,8 +806,22 @@ ctl_close(struct ctl_server *srv)
 	while ((c = TAILQ_FIRST(&srv->clients)) != NULL)
 		ctl_client_free(c);
 	evconnlistener_free(srv->lev);
-	(void)unlink(srv->path);
+	if (srv->owns_path)
+		(void)unlink(srv->path);
+	free(srv->names);
 	free(srv);
+}
+
+int
+ctl_client_handoff(struct ctl_client *c)
+{
+	int fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC, 3);
+
+	/* what it already queued goes first: this is only for clients
+	 * whose request has just been parsed, with nothing written yet */
+	c->busy = 0;
+	ctl_client_free(c);
+	return fd;
 }
 
 struct ctl_client *

@@ -83,7 +83,18 @@ struct ctl_handler {
 struct ctl_server *ctl_listen(struct event_base *, const char *path,
 	    const char *const groups[3], const struct ctl_handler *,
 	    char *err, size_t errlen);
+/* The same on a socket already bound and listening (ctl_bind: done by the
+ * privileged parent; the engine serves it). path is only for messages. */
+int	ctl_bind(const char *path, char *err, size_t errlen);
+struct ctl_server *ctl_listen_fd(struct event_base *, int fd,
+	    const char *path, const char *const groups[3],
+	    const struct ctl_handler *, char *err, size_t errlen);
 void	ctl_close(struct ctl_server *);
+/* Give the client's connection away (to the journal's owner, for audit
+ * export/verify): a new descriptor for it, and the client is forgotten
+ * here without a word written. -1 if the descriptor cannot be duplicated
+ * (the client is forgotten anyway). */
+int	ctl_client_handoff(struct ctl_client *);
 /* The Unix group whose members may delegate ("" = only root). */
 void	ctl_set_console_group(struct ctl_server *, const char *group);
 /* A client by id, or NULL if it has gone. */

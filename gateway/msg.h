@@ -40,6 +40,7 @@ enum msg_type {
 	MSG_PE_STOP,		/* no payload: SIGTERM, put gates to rest */
 	MSG_PE_ACTFAIL,		/* struct msg_actfail: an actuation failed */
 	MSG_PE_AUDIT_DONE,	/* struct msg_audit_done */
+	MSG_PE_JSTATE,		/* struct msg_seq: 0 the journal writes again */
 
 	/* engine -> parent */
 	MSG_EP_READY = 150,	/* no payload: state rebuilt, taps welcome */

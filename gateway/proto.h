@@ -57,6 +57,10 @@ struct msg_jdone {
 /* A record the parent journaled on its own, once durable (engine: to
  * watchers and state; net: to ship). */
 struct msg_jrecord {
+	uint32_t		late;	/* 1: an engine record reported failed
+					   earlier, made durable by a retry
+					   (state replica only) */
+	uint32_t		pad;
 	struct journal_record	rec;
 };
 
@@ -69,6 +73,7 @@ struct msg_actuate {
 struct msg_actfail {
 	uint32_t		gate;
 	uint32_t		dev;
+	uint32_t		tag;		/* the engine's waiter, 0 none */
 	int32_t			rc;
 	char			text[120];
 };

@@ -19,6 +19,14 @@
 #define CREDS_MAX	(256u << 20)
 #define TZIF_MAX	(1u << 20)
 
+static policyio_reader policyio_via;
+
+void
+policyio_set_reader(policyio_reader fn)
+{
+	policyio_via = fn;
+}
+
 int
 policyio_read(const char *path, size_t max, char **buf, size_t *len,
     char *err, size_t errlen)
@@ -30,6 +38,8 @@ policyio_read(const char *path, size_t max, char **buf, size_t *len,
 
 	*buf = NULL;
 	*len = 0;
+	if (policyio_via != NULL)
+		return policyio_via(path, max, buf, len, err, errlen);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

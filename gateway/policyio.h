@@ -14,6 +14,11 @@
 /* Read a whole regular file (at most max bytes). 0, or -1 with err. */
 int	policyio_read(const char *path, size_t max, char **buf, size_t *len,
 	    char *err, size_t errlen);
+/* Who reads files: by default this process; a sandboxed engine, which
+ * cannot open files, asks the parent (same contract as policyio_read). */
+typedef int (*policyio_reader)(const char *path, size_t max, char **buf,
+	    size_t *len, char *err, size_t errlen);
+void	policyio_set_reader(policyio_reader);
 /* Load and check the policy at path. NULL on any error (diags say why; an
  * unreadable file is one diagnostic too). */
 struct policy *policyio_load(const char *path, struct policy_diags *d);

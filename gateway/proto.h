@@ -37,6 +37,8 @@ struct msg_pe_hello {
 struct msg_device {
 	uint32_t		gate;
 	uint32_t		dev;		/* enum proto_dev */
+	uint32_t		failed;		/* 1: the driver failed (ev unused) */
+	uint32_t		pad;
 	struct driver_event	ev;
 };
 

@@ -43,7 +43,7 @@ enum msg_type {
 	MSG_PE_JSTATE,		/* struct msg_seq: 0 the journal writes again */
 
 	/* engine -> parent */
-	MSG_EP_READY = 150,	/* no payload: state rebuilt, taps welcome */
+	MSG_EP_READY = 150,	/* struct msg_ready: state rebuilt, taps welcome */
 	MSG_EP_JOURNAL,		/* struct msg_jsubmit */
 	MSG_EP_ACTUATE,		/* struct msg_actuate */
 	MSG_EP_INJECT,		/* struct msg_inject (sim hardware) */

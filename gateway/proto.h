@@ -31,6 +31,11 @@ struct msg_pe_hello {
 	char		why[160];	/* why this is a restart ("" first start) */
 };
 
+struct msg_ready {
+	int64_t		clock_offset_us;	/* --sim-clock, for the parent's
+						   own records and restarts */
+};
+
 /* A driver event, already checked by driver_event_check in the parent and
  * checked again by the engine. gate is an index in gateway.conf's gates.
  * online/offline of a device that died are events too. */
@@ -100,6 +105,7 @@ struct msg_file_chunk {
 	uint32_t	id;
 	int32_t		status;
 	uint64_t	total, off;
+	uint64_t	seq;		/* a snapshot's: records 1..seq */
 	uint32_t	n;
 	char		why[200];
 	/* then n bytes: the message is sizeof(struct) + n long */

@@ -484,7 +484,14 @@ state_replay(struct state *st, const struct policy *pol, const char *dir,
 			return -1;
 		}
 	}
-	while ((rc = journal_iter_next(it, r, err, errlen)) == 1) {
+	for (;;) {
+		/* a live journal grows at its tail: never read past upto */
+		if (sr->upto > 0 && sr->last_seq >= sr->upto) {
+			rc = 0;
+			break;
+		}
+		if ((rc = journal_iter_next(it, r, err, errlen)) != 1)
+			break;
 		sr->records++;
 		sr->last_seq = r->seq;
 		memcpy(sr->last_hash, r->hash, 32);

@@ -77,6 +77,9 @@ struct state_replay {
 	 * journal_iter_resume found that record with exactly after_hash */
 	uint64_t	after_seq;
 	uint8_t		after_hash[32];
+	/* optional: stop after record upto (0: at the end); for a journal
+	 * another process is appending to */
+	uint64_t	upto;
 };
 /* sr->each, each_ctx, after_seq, after_hash (and mode when resuming) are
  * read; the rest is filled in. 0; -1 with why (damage is reported, not

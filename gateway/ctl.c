@@ -816,11 +816,16 @@ int
 ctl_client_handoff(struct ctl_client *c)
 {
 	int fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC, 3);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
 
-	/* what it already queued goes first: this is only for clients
-	 * whose request has just been parsed, with nothing written yet */
+	/* called from inside the request handler: the client is freed
+	 * from the loop once the handler has returned (ctl_write_cb) */
 	c->busy = 0;
-	ctl_client_free(c);
+	c->closing = 1;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_enable(c->bev, EV_WRITE);
+	bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
 	return fd;
 }
 

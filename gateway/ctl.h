@@ -91,9 +91,10 @@ struct ctl_server *ctl_listen_fd(struct event_base *, int fd,
 	    const struct ctl_handler *, char *err, size_t errlen);
 void	ctl_close(struct ctl_server *);
 /* Give the client's connection away (to the journal's owner, for audit
- * export/verify): a new descriptor for it, and the client is forgotten
- * here without a word written. -1 if the descriptor cannot be duplicated
- * (the client is forgotten anyway). */
+ * export/verify), from inside the request handler, which then returns
+ * CTL_PENDING: a new descriptor for it, and the client is forgotten here
+ * without a word written. -1 if the descriptor cannot be duplicated (the
+ * client is forgotten anyway). */
 int	ctl_client_handoff(struct ctl_client *);
 /* The Unix group whose members may delegate ("" = only root). */
 void	ctl_set_console_group(struct ctl_server *, const char *group);

@@ -556,6 +556,9 @@ sandbox_rules_common(struct sandbox_bld *b)
 	RULE_ARGS(b, SANDBOX_ALLOW, fcntl, SB_ARG(1, SCMP_CMP_EQ, F_SETFL));
 	RULE_ARGS(b, SANDBOX_ALLOW, fcntl, SB_ARG(1, SCMP_CMP_EQ, F_GETFD));
 	RULE_ARGS(b, SANDBOX_ALLOW, fcntl, SB_ARG(1, SCMP_CMP_EQ, F_SETFD));
+	/* msg.c duplicates a descriptor it passes on (the engine hands an
+	 * auditor's connection to the parent) */
+	RULE_ARGS(b, SANDBOX_ALLOW, fcntl, SB_ARG(1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC));
 	RULE(b, SANDBOX_ALLOW, getrandom);
 	RULE(b, SANDBOX_ALLOW, recvmsg);
 	RULE(b, SANDBOX_ALLOW, sendmsg);
@@ -608,6 +611,14 @@ sandbox_rules_common(struct sandbox_bld *b)
 	RULE(b, SANDBOX_EACCES, mknodat);
 	RULE(b, SANDBOX_EACCES, chdir);
 	RULE(b, SANDBOX_EACCES, fchdir);
+	/* glibc's syslog() reconnects to /dev/log after a send fails
+	 * (syslogd restarted, or never there): that socket is refused
+	 * softly, the line is lost, and the role lives on instead of being
+	 * killed for each line it logs while syslogd is away. Any other
+	 * AF_UNIX socket kills */
+	RULE_ARGS(b, SANDBOX_EACCES, socket, SB_ARG(0, SCMP_CMP_EQ, AF_UNIX),
+	    SB_ARG(1, SCMP_CMP_EQ, SOCK_DGRAM | SOCK_CLOEXEC),
+	    SB_ARG(2, SCMP_CMP_EQ, 0));
 	/* glibc's pthread_create and posix_spawn try clone3 first; ENOSYS
 	 * sends them to clone, whose flags the filter can see */
 	RULE(b, SCMP_ACT_ERRNO(ENOSYS), clone3);

@@ -4,7 +4,10 @@
  * driver->inject) into a socketpair and come back out through the same
  * fd/on_ready path real hardware uses, so the core cannot tell the
  * difference. The lock output records every command it receives, so tests
- * and `gatectl status` can see what the lock was told.
+ * and `gatectl status` can see what the lock was told; with "log=PATH" it
+ * also appends each one to that file ("unlock" / "lock", one per line),
+ * which tests read to see what a lock was told while nothing else could
+ * be asked (the engine down).
  *
  * Owns: its socketpair. Trusts: nothing it reads (exact size checked).
  */
@@ -25,6 +28,7 @@ struct sim {
 	int		 unlocked;	/* last lock command */
 	uint64_t	 ncmds, nunlock;
 	int		 offline_after;	/* args "offline": report gone at once */
+	int		 log;		/* "log=PATH": every command, or -1 */
 };
 
 static int
@@ -33,9 +37,10 @@ sim_open(void **ctxp, unsigned kind, const char *args, char *err,
 {
 	struct sim *s;
 
-	if (args != NULL && *args != '\0' && strcmp(args, "offline") != 0) {
+	if (args != NULL && *args != '\0' && strcmp(args, "offline") != 0 &&
+	    strncmp(args, "log=", 4) != 0) {
 		snprintf(err, errlen, "sim: unknown argument \"%s\" "
-		    "(expected nothing or \"offline\")", args);
+		    "(expected nothing, \"offline\" or \"log=PATH\")", args);
 		return -1;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -51,6 +56,16 @@ sim_open(void **ctxp, unsigned kind, const char *args, char *err,
 	}
 	s->kind = kind;
 	s->offline_after = args != NULL && strcmp(args, "offline") == 0;
+	s->log = -1;
+	if (args != NULL && strncmp(args, "log=", 4) == 0 &&
+	    (s->log = open(args + 4, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0644)) == -1) {
+		snprintf(err, errlen, "sim: %s: %s", args + 4, strerror(errno));
+		close(s->sv[0]);
+		close(s->sv[1]);
+		free(s);
+		return -1;
+	}
 	*ctxp = s;
 	return 0;
 }
@@ -105,6 +120,10 @@ sim_actuate(void *ctx, const struct driver_cmd *cmd)
 		return -1;
 	}
 	s->ncmds++;
+	if (s->log != -1) {
+		const char *w = s->unlocked ? "unlock\n" : "lock\n";
+		(void)!write(s->log, w, strlen(w));
+	}
 	return 0;
 }
 
@@ -144,6 +163,8 @@ sim_close(void *ctx)
 		return;
 	close(s->sv[0]);
 	close(s->sv[1]);
+	if (s->log != -1)
+		close(s->log);
 	free(s);
 }
 

@@ -903,9 +903,22 @@ sandbox_probe_one(enum sandbox_role role, const char *action)
 			(void)waitpid(pid, NULL, 0);
 			sandbox_probe_say(role, action, "allowed");
 		}
+	} else if (strncmp(action, "garbage:", 8) == 0) {
+		/* a malformed message on the role's channel (garbage:3): the
+		 * receiving parent must end this process and go on */
+		static const char junk[3] = { 1, 2, 3 };
+		ssize_t w = send(atoi(action + 8), junk, sizeof(junk),
+		    MSG_NOSIGNAL);
+		e = errno;
+		if (w == (ssize_t)sizeof(junk))
+			sandbox_probe_say(role, action, "sent");
+		else
+			sandbox_probe_say(role, action, "not sent (%s)",
+			    strerror(e));
 	} else
 		sandbox_probe_say(role, action, "unknown probe (open:PATH, "
-		    "create:PATH, socket-inet, socket-unix, exec, fork)");
+		    "create:PATH, socket-inet, socket-unix, exec, fork, "
+		    "garbage:FD)");
 }
 
 void

@@ -54,7 +54,9 @@ const char *sandbox_role_name(enum sandbox_role);
  *   "sandbox probe <role> <action>: allowed" | "...: refused (<why>)".
  * Actions: open:PATH (open a file or device for reading, e.g. a journal
  * segment or /dev/ttyS0), create:PATH (for writing), socket-inet (socket +
- * connect to 127.0.0.1:9), socket-unix, exec (/bin/true), fork.
+ * connect to 127.0.0.1:9), socket-unix, exec (/bin/true), fork,
+ * garbage:FD (send a malformed message on descriptor FD: 3 is the role's
+ * channel to the parent, which must end the process and carry on).
  * A probe the filter kills for ends the process with SIGSYS (the parent
  * logs it and restarts the child): that, too, is refused.
  */

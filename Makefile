@@ -52,7 +52,7 @@ UNITS    = $(patsubst tests/unit/%.c,$(B)/test/%,$(UNIT_SRC))
 FUZZERS  = $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 BENCHES  = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps check unit integration fuzz bench demo clean certs
+.PHONY: all deps check unit integration fuzz bench demo clean certs install uninstall
 # keep objects made by chained rules: no rebuild on the next run
 .SECONDARY:
 all: deps $(BINS)
@@ -128,6 +128,68 @@ bench: deps $(BENCHES) $(BINS)
 
 demo: deps $(BINS)
 	$(Q)sh examples/demo.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: copies what `make` built
+# (never builds: `sudo make install` must not compile as root or with other
+# flags). Units go where systemd looks: /lib/systemd/system for PREFIX=/usr
+# (Debian 12), else PREFIX/lib/systemd/system. /etc/gatewayd gets a working
+# example (simulated hardware) only when it has no gateway.conf; an admin's
+# files are never overwritten, and uninstall leaves /etc/gatewayd and the
+# journal alone. No chown here: the user comes from sysusers.d, the
+# directories from tmpfiles.d (docs/install.md).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+SBINDIR     = $(PREFIX)/sbin
+BINDIR      = $(PREFIX)/bin
+DATADIR     = $(PREFIX)/share
+MANDIR      = $(DATADIR)/man
+DOCDIR      = $(DATADIR)/doc/gatewayd
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR?= $(PREFIX)/lib/tmpfiles.d
+UNITS_IN    = gateway/systemd/gatewayd.service gateway/systemd/gateconsole.service
+MANPAGES    = $(wildcard docs/man/*.[58])
+EXAMPLE_FILES = $(wildcard examples/*/*)
+ETC_GW      = $(DESTDIR)$(SYSCONFDIR)/gatewayd
+
+$(B)/systemd/%.service: gateway/systemd/%.service.in Makefile
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< > $@
+
+install: $(patsubst gateway/systemd/%,$(B)/systemd/%,$(UNITS_IN))
+	$(Q)for b in $(BINS); do [ -x $$b ] || { echo "$$b: not built; run make first" >&2; exit 1; }; done
+	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/gatewayd/console $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(ETC_GW)
+	$(Q)install -m 0755 $(B)/bin/gatewayd $(B)/bin/gateconsole $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0755 $(B)/bin/gatectl $(DESTDIR)$(BINDIR)/
+	$(Q)install -m 0644 gateway/console/index.html gateway/console/console.js \
+	    gateway/console/console.css $(DESTDIR)$(DATADIR)/gatewayd/console/
+	$(Q)for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	$(Q)install -m 0644 $(patsubst gateway/systemd/%,$(B)/systemd/%,$(UNITS_IN)) $(DESTDIR)$(UNITDIR)/
+	$(Q)install -m 0644 gateway/systemd/gatewayd.sysusers $(DESTDIR)$(SYSUSERSDIR)/gatewayd.conf
+	$(Q)install -m 0644 gateway/systemd/gatewayd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gatewayd.conf
+	$(Q)install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	$(Q)for f in $(EXAMPLE_FILES); do d=$(DESTDIR)$(DOCDIR)/$$f; install -d -m 0755 $${d%/*}; \
+	    install -m 0644 $$f $$d; done
+	$(Q)if [ ! -e $(ETC_GW)/gateway.conf ]; then \
+	    for f in hospital.pol staff.csv; do [ -e $(ETC_GW)/$$f ] || install -m 0640 examples/hospital/$$f $(ETC_GW)/; done; \
+	    sed 's|^socket .*|socket "/run/gatewayd/gatewayd.sock";         # the unit may write only under /run/gatewayd|' \
+	        examples/hospital/gateway.conf > $(ETC_GW)/gateway.conf.new && chmod 0644 $(ETC_GW)/gateway.conf.new && \
+	        mv $(ETC_GW)/gateway.conf.new $(ETC_GW)/gateway.conf; \
+	    echo "installed an example $(SYSCONFDIR)/gatewayd/gateway.conf (simulated hardware)"; \
+	else echo "$(SYSCONFDIR)/gatewayd/gateway.conf exists: left as it is"; fi
+	$(Q)[ -n "$(DESTDIR)" ] || echo "next: systemd-sysusers; systemd-tmpfiles --create; systemctl daemon-reload (docs/install.md)"
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/gatewayd $(DESTDIR)$(SBINDIR)/gateconsole $(DESTDIR)$(BINDIR)/gatectl
+	rm -f $(patsubst docs/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MANPAGES))) \
+	      $(patsubst docs/man/%,$(DESTDIR)$(MANDIR)/man8/%,$(filter %.8,$(MANPAGES)))
+	rm -f $(DESTDIR)$(UNITDIR)/gatewayd.service $(DESTDIR)$(UNITDIR)/gateconsole.service
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/gatewayd.conf $(DESTDIR)$(TMPFILESDIR)/gatewayd.conf
+	rm -rf $(DESTDIR)$(DATADIR)/gatewayd $(DESTDIR)$(DOCDIR)
+	@echo "left: $(SYSCONFDIR)/gatewayd (configuration), /var/lib/gatewayd (the journal: evidence), the users"
 
 # A development PKI (venue CA, server "localhost", gateway gw-dev-01) under
 # build/certs; see certs/README.md. Never for production.

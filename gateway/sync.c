@@ -13,6 +13,14 @@
  *
  * Threads: everything here runs on the sync thread, except sync_status
  * (s->mu guards s->st) and sync_stop (writes to the pipe).
+ *
+ * Two record sources: the journal (sync_new + sync_start: the daemon's
+ * own thread reads it) or a feed (sync_new_fed: the network process,
+ * gateway/netproc.c, which cannot read the journal and gets durable
+ * records from the parent). Fed, the session runs on the caller's loop,
+ * the credentials are loaded once before the caller's sandbox (no files
+ * afterwards) and kept, the server's addresses are resolved once, and
+ * acknowledgements go to the feed instead of sync.state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +54,8 @@
 #include "gateway/relp.h"
 #include "gateway/sync.h"
 
+#define SYNC_ADDRS	8	/* addresses kept from the one resolution */
+#define KEY_MAX		65536	/* a key file larger than this is not one */
 #define TICK_MS		10	/* poll the journal's durable seq */
 #define PERSIST_MS	200	/* write sync.state at most this often */
 #define RETRY_MIN_MS	250
@@ -73,6 +83,18 @@ struct sync {
 	char		 dir[CONF_PATH_MAX];
 	uint32_t	 window, ack_timeout_ms, retry_max_ms;
 	struct journal	*j;
+
+	/* fed mode (sync_new_fed): the record source, the kept credentials
+	 * and addresses */
+	int		 fed;
+	struct sync_feed feed;
+	int		 creds_live;
+	struct sockaddr_storage addrs[SYNC_ADDRS];
+	socklen_t	 addrlens[SYNC_ADDRS];
+	size_t		 naddrs;
+	char		 resolve_err[200];
+	uint64_t	 reported;	/* acked as last told to the feed */
+	int		 finished;
 
 	/* thread plumbing */
 	pthread_t	 thread;
@@ -376,15 +398,25 @@ sync_recv(void *ctx, unsigned char *buf, size_t len)
 }
 
 static void
+sync_creds_free(struct sync *s)
+{
+	if (!s->creds_live)
+		return;
+	mbedtls_x509_crt_free(&s->cacert);
+	mbedtls_x509_crt_free(&s->owncert);
+	mbedtls_pk_free(&s->ownkey);	/* zeroizes the key */
+	s->creds_live = 0;
+}
+
+static void
 sync_tls_free(struct sync *s)
 {
 	if (!s->tls_live)
 		return;
 	mbedtls_ssl_free(&s->ssl);
 	mbedtls_ssl_config_free(&s->sslconf);
-	mbedtls_x509_crt_free(&s->cacert);
-	mbedtls_x509_crt_free(&s->owncert);
-	mbedtls_pk_free(&s->ownkey);	/* zeroizes the key */
+	if (!s->fed)	/* fed: loaded once, kept until sync_free */
+		sync_creds_free(s);
 	s->tls_live = 0;
 }
 
@@ -412,8 +444,52 @@ sync_cert_names_us(const mbedtls_x509_crt *c, const char *id, char *cn,
 	return strncmp(cn, id, il) == 0 && (cn[il] == '\0' || cn[il] == '.');
 }
 
-/* Load the CA, our certificate and key (every connection, so a rotated
- * certificate is picked up without a restart). 0 or -1 with err. */
+/* The key file's bytes, NUL-terminated, in *buf (KEY_MAX + 1 bytes, the
+ * caller wipes all of them and frees it). Plain read(2) into our buffer:
+ * stdio would keep a copy of the key in its own buffer, freed unwiped. */
+static int
+sync_read_key(const char *path, unsigned char **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	unsigned char *b;
+	size_t n = 0;
+	ssize_t r = 0;
+	int fd;
+
+	*buf = NULL;
+	if ((b = calloc(1, KEY_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "key %s: out of memory", path);
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		snprintf(err, errlen, "key %s: %s", path, strerror(errno));
+		free(b);
+		return -1;
+	}
+	while (n <= KEY_MAX && (r = read(fd, b + n, KEY_MAX + 1 - n)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (r == -1 || n > KEY_MAX) {
+		snprintf(err, errlen, "key %s: %s", path, r == -1 ?
+		    strerror(errno) : "larger than 64 KiB, not a key");
+		explicit_bzero(b, KEY_MAX + 1);
+		free(b);
+		return -1;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Load the CA, our certificate and key (every connection in the thread
+ * mode, so a rotated certificate is picked up without a restart; once in
+ * the fed mode, before the sandbox). 0 or -1 with err. */
 static int
 sync_load_creds(const char *ca, const char *cert, const char *key,
     const char *gwid, mbedtls_x509_crt *cacert, mbedtls_x509_crt *owncert,
@@ -421,8 +497,7 @@ sync_load_creds(const char *ca, const char *cert, const char *key,
 {
 	char e[128], cn[128];
 	unsigned char *kb = NULL;
-	long kl;
-	FILE *f = NULL;
+	size_t kl;
 	int rc;
 
 	if ((rc = mbedtls_x509_crt_parse_file(cacert, ca)) != 0) {
@@ -442,20 +517,10 @@ sync_load_creds(const char *ca, const char *cert, const char *key,
 	}
 	if (sync_check_secret(key, err, errlen) == -1)
 		return -1;
-	/* read it ourselves so the copy can be wiped */
-	if ((f = fopen(key, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
-	    (kl = ftell(f)) < 0 || kl > 65536 || fseek(f, 0, SEEK_SET) != 0 ||
-	    (kb = calloc(1, (size_t)kl + 1)) == NULL ||
-	    fread(kb, 1, (size_t)kl, f) != (size_t)kl) {
-		snprintf(err, errlen, "key %s: cannot read it", key);
-		if (f)
-			fclose(f);
-		free(kb);
+	if (sync_read_key(key, &kb, &kl, err, errlen) == -1)
 		return -1;
-	}
-	fclose(f);
-	rc = mbedtls_pk_parse_key(ownkey, kb, (size_t)kl + 1, NULL, 0);
-	explicit_bzero(kb, (size_t)kl + 1);
+	rc = mbedtls_pk_parse_key(ownkey, kb, kl + 1, NULL, 0);
+	explicit_bzero(kb, KEY_MAX + 1);
 	free(kb);
 	if (rc != 0) {
 		sync_mbed_err(rc, e, sizeof(e));
@@ -478,14 +543,17 @@ sync_tls_setup(struct sync *s)
 
 	mbedtls_ssl_init(&s->ssl);
 	mbedtls_ssl_config_init(&s->sslconf);
-	mbedtls_x509_crt_init(&s->cacert);
-	mbedtls_x509_crt_init(&s->owncert);
-	mbedtls_pk_init(&s->ownkey);
 	s->tls_live = 1;
-	if (sync_load_creds(s->ca, s->cert, s->key, s->gwid, &s->cacert,
-	    &s->owncert, &s->ownkey, e, sizeof(e)) == -1) {
-		sync_set_error(s, "%s", e);
-		return -1;
+	if (!s->fed) {
+		mbedtls_x509_crt_init(&s->cacert);
+		mbedtls_x509_crt_init(&s->owncert);
+		mbedtls_pk_init(&s->ownkey);
+		s->creds_live = 1;
+		if (sync_load_creds(s->ca, s->cert, s->key, s->gwid,
+		    &s->cacert, &s->owncert, &s->ownkey, e, sizeof(e)) == -1) {
+			sync_set_error(s, "%s", e);
+			return -1;
+		}
 	}
 	if ((rc = mbedtls_ssl_config_defaults(&s->sslconf,
 	    MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
@@ -632,13 +700,57 @@ sync_set_phase(struct sync *s, enum sync_phase p)
 	sync_publish(s);
 }
 
+static void sync_connect_started(struct sync *, const char *);
+
+/* One non-blocking TCP socket connecting to sa, or -1 (errno). */
+static int
+sync_socket(const struct sockaddr *sa, socklen_t salen, int type, int proto)
+{
+	int fd, one = 1;
+
+	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd == -1)
+		return -1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (connect(fd, sa, salen) == 0 || errno == EINPROGRESS)
+		return fd;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Fed mode: the addresses resolved once by sync_new_fed (a sandboxed
+ * process has no /etc/hosts, resolv.conf or NSS modules any more). */
+static void
+sync_connect_kept(struct sync *s)
+{
+	const char *where = s->addr[0] ? s->addr : s->host;
+
+	if (s->naddrs == 0) {
+		sync_set_error(s, "%s", s->resolve_err);
+		sync_fail(s);
+		return;
+	}
+	errno = ECONNREFUSED;
+	for (size_t i = 0; i < s->naddrs && s->fd == -1; i++)
+		s->fd = sync_socket((const struct sockaddr *)&s->addrs[i],
+		    s->addrlens[i], SOCK_STREAM, 0);
+	sync_connect_started(s, where);
+}
+
 static void
 sync_connect(struct sync *s)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	const char *where = s->addr[0] ? s->addr : s->host;
-	int rc, one = 1;
+	int rc;
 
+	if (s->fed) {
+		sync_connect_kept(s);
+		return;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
@@ -649,22 +761,17 @@ sync_connect(struct sync *s)
 		sync_fail(s);
 		return;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (s->fd == -1)
-			continue;
-		(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-		(void)setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &one,
-		    sizeof(one));
-		if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
-			break;
-		close(s->fd);
-		s->fd = -1;
-	}
+	for (ai = res; ai != NULL && s->fd == -1; ai = ai->ai_next)
+		s->fd = sync_socket(ai->ai_addr, ai->ai_addrlen,
+		    ai->ai_socktype, ai->ai_protocol);
 	freeaddrinfo(res);
+	sync_connect_started(s, where);
+}
+
+/* A socket is connecting (s->fd) or none could be made (-1, errno). */
+static void
+sync_connect_started(struct sync *s, const char *where)
+{
 	if (s->fd == -1) {
 		sync_set_error(s, "cannot connect to %s port %s: %s", where,
 		    s->port, strerror(errno));
@@ -753,11 +860,19 @@ sync_iter_reset(struct sync *s)
 	s->it = NULL;
 }
 
+static int sync_take(struct sync *, struct journal_record *);
+
 /* Read the next record to send, never past the durable seq. 1 one read
  * into *r, 0 none yet. */
 static int
 sync_read(struct sync *s, struct journal_record *r)
 {
+	if (s->fed) {
+		if (s->feed.next(s->feed.arg, r) != 1)
+			return 0;
+		return sync_take(s, r);
+	}
+
 	uint64_t limit = s->j ? journal_durable_seq(s->j) : UINT64_MAX;
 	char e[256];
 	int k;
@@ -780,12 +895,20 @@ sync_read(struct sync *s, struct journal_record *r)
 		sync_iter_reset(s);
 		return 0;
 	}
+	return sync_take(s, r);
+}
+
+/* The source gave r: account for records it skipped. 1 take it, 0 not. */
+static int
+sync_take(struct sync *s, struct journal_record *r)
+{
 	if (r->seq != s->next_read) {
 		/* retention deleted records that were never sent: say so
 		 * loudly, in the status and (through the daemon) an alarm */
 		if (r->seq < s->next_read) {
 			sync_set_error(s, "journal reader went backwards");
-			sync_iter_reset(s);
+			if (!s->fed)
+				sync_iter_reset(s);
 			return 0;
 		}
 		sync_set_error(s, "records %llu..%llu were deleted by journal "
@@ -931,6 +1054,17 @@ sync_on_frame(struct sync *s, const struct relp_frame *f)
 	return -1;
 }
 
+/* Fed mode: tell the feed how far the server acknowledged, once per
+ * batch of answers (it is also the feed's flow control). */
+static void
+sync_report(struct sync *s)
+{
+	if (s->fed && s->acked != s->reported) {
+		s->reported = s->acked;
+		s->feed.acked(s->feed.arg, s->acked);
+	}
+}
+
 static void
 sync_read_tls(struct sync *s)
 {
@@ -993,6 +1127,7 @@ sync_read_tls(struct sync *s)
 		memmove(s->rbuf, s->rbuf + off, s->rlen - off);
 		s->rlen -= off;
 	}
+	sync_report(s);
 }
 
 static void
@@ -1074,10 +1209,18 @@ sync_finish_now(struct sync *s)
 			sync_flush(s);
 	}
 	sync_close(s);
+	sync_publish(s);
+	if (s->fed) {
+		evtimer_del(s->ev_retry);
+		event_del(s->ev_tick);
+		s->finished = 1;
+		sync_report(s);
+		s->feed.finished(s->feed.arg);
+		return;
+	}
 	if (s->acked != s->persisted &&
 	    sync_state_save(s->dir, s->acked, e, sizeof(e)) == 0)
 		s->persisted = s->acked;
-	sync_publish(s);
 	event_base_loopbreak(s->base);
 }
 
@@ -1090,7 +1233,10 @@ sync_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->acked != s->persisted && now - s->persisted_at >= PERSIST_MS) {
+	if (s->fed)
+		sync_report(s);
+	else if (s->acked != s->persisted &&
+	    now - s->persisted_at >= PERSIST_MS) {
 		if (sync_state_save(s->dir, s->acked, e, sizeof(e)) == 0)
 			s->persisted = s->acked;
 		else
@@ -1149,20 +1295,32 @@ sync_pipe_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_del(s->ev_retry);
 }
 
-static void *
-sync_main(void *arg)
+/* The timers on s->base, then the first connection. 0 or -1. */
+static int
+sync_run(struct sync *s)
 {
-	struct sync *s = arg;
 	struct timeval tick = { 0, TICK_MS * 1000 };
 
 	s->ev_tick = event_new(s->base, -1, EV_PERSIST, sync_tick_cb, s);
 	s->ev_retry = evtimer_new(s->base, sync_retry_cb, s);
-	s->ev_pipe = event_new(s->base, s->pipefd[0], EV_READ | EV_PERSIST,
-	    sync_pipe_cb, s);
+	if (s->ev_tick == NULL || s->ev_retry == NULL)
+		return -1;
 	event_add(s->ev_tick, &tick);
-	event_add(s->ev_pipe, NULL);
 	s->persisted_at = sync_now_ms();
 	sync_connect(s);
+	return 0;
+}
+
+static void *
+sync_main(void *arg)
+{
+	struct sync *s = arg;
+
+	s->ev_pipe = event_new(s->base, s->pipefd[0], EV_READ | EV_PERSIST,
+	    sync_pipe_cb, s);
+	if (s->ev_pipe == NULL || event_add(s->ev_pipe, NULL) == -1 ||
+	    sync_run(s) == -1)
+		return NULL;
 	event_base_dispatch(s->base);
 	sync_close(s);
 	return NULL;
@@ -1196,7 +1354,7 @@ sync_new(const struct conf_sync *cs, const char *gateway_id,
 	sync_copy(s->cert, sizeof(s->cert), cs->cert);
 	sync_copy(s->key, sizeof(s->key), cs->key);
 	sync_copy(s->gwid, sizeof(s->gwid), gateway_id);
-	sync_copy(s->dir, sizeof(s->dir), journal_dir);
+	sync_copy(s->dir, sizeof(s->dir), journal_dir ? journal_dir : "");
 	s->window = cs->window ? cs->window : 128;
 	s->ack_timeout_ms = (cs->ack_timeout_s ? cs->ack_timeout_s : 10) * 1000;
 	s->retry_max_ms = (cs->retry_max_s ? cs->retry_max_s : 60) * 1000;
@@ -1216,7 +1374,9 @@ sync_new(const struct conf_sync *cs, const char *gateway_id,
 	mbedtls_pk_free(&pk);
 	if (rc == -1)
 		goto fail;
-	if (sync_state_load(s->dir, &s->acked, err, errlen) == -1)
+	/* no directory: the fed mode, whose position the parent keeps */
+	if (journal_dir != NULL &&
+	    sync_state_load(s->dir, &s->acked, err, errlen) == -1)
 		goto fail;
 	s->persisted = s->acked;
 	s->next_read = s->acked + 1;
@@ -1236,6 +1396,98 @@ sync_new(const struct conf_sync *cs, const char *gateway_id,
 fail:
 	sync_free(s);
 	return NULL;
+}
+
+/* Fed mode: resolve the server once, now, while /etc is still there. An
+ * error is kept and shown on every attempt: nothing can resolve later. */
+static void
+sync_resolve(struct sync *s)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	const char *where = s->addr[0] ? s->addr : s->host;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((rc = getaddrinfo(where, s->port, &hints, &res)) != 0) {
+		snprintf(s->resolve_err, sizeof(s->resolve_err), "cannot "
+		    "resolve %.60s: %.40s (names resolve once, when the net "
+		    "process starts: set sync address)",
+		    where, gai_strerror(rc));
+		return;
+	}
+	for (ai = res; ai != NULL && s->naddrs < SYNC_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(s->addrs[0]))
+			continue;
+		memcpy(&s->addrs[s->naddrs], ai->ai_addr, ai->ai_addrlen);
+		s->addrlens[s->naddrs++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	if (s->naddrs == 0)
+		snprintf(s->resolve_err, sizeof(s->resolve_err), "cannot "
+		    "resolve %.64s: no usable address", where);
+}
+
+struct sync *
+sync_new_fed(const struct conf_sync *cs, const char *gateway_id,
+    struct event_base *base, const struct sync_feed *feed, char *err,
+    size_t errlen)
+{
+	struct sync *s;
+
+	/* everything the thread mode checks, with no journal or state */
+	if ((s = sync_new(cs, gateway_id, NULL, NULL, err, errlen)) == NULL)
+		return NULL;
+	s->fed = 1;
+	s->feed = *feed;
+	event_base_free(s->base);	/* the caller's loop runs us */
+	s->base = base;
+	s->acked = s->persisted = s->reported = 0;
+	s->next_read = 1;
+	s->st.acked = 0;
+	mbedtls_x509_crt_init(&s->cacert);
+	mbedtls_x509_crt_init(&s->owncert);
+	mbedtls_pk_init(&s->ownkey);
+	s->creds_live = 1;
+	if (sync_load_creds(s->ca, s->cert, s->key, s->gwid, &s->cacert,
+	    &s->owncert, &s->ownkey, err, errlen) == -1) {
+		sync_free(s);
+		return NULL;
+	}
+	sync_resolve(s);
+	return s;
+}
+
+int
+sync_begin(struct sync *s, uint64_t acked, char *err, size_t errlen)
+{
+	s->acked = s->persisted = s->reported = acked;
+	s->next_read = acked + 1;
+	s->st.acked = acked;
+	if (sync_run(s) == -1) {
+		snprintf(err, errlen, "cannot set up the session's timers");
+		return -1;
+	}
+	return 0;
+}
+
+void
+sync_wake(struct sync *s)
+{
+	if (s->phase == PH_STREAM && !s->finished)
+		sync_fill_and_send(s);
+}
+
+void
+sync_finish(struct sync *s, uint64_t target, int grace_ms)
+{
+	if (s->finished)
+		return;
+	s->stopping = 1;
+	s->stop_target = target;
+	s->stop_deadline = sync_now_ms() + grace_ms;
+	evtimer_del(s->ev_retry);
 }
 
 int
@@ -1276,7 +1528,10 @@ sync_free(struct sync *s)
 	if (s == NULL)
 		return;
 	sync_stop(s, 0);
+	if (s->fed)
+		sync_close(s);	/* the caller's loop outlives us */
 	sync_tls_free(s);
+	sync_creds_free(s);
 	if (s->fd != -1)
 		close(s->fd);
 	if (s->ring != NULL)
@@ -1291,7 +1546,7 @@ sync_free(struct sync *s)
 		event_free(s->ev_retry);
 	if (s->ev_pipe)
 		event_free(s->ev_pipe);
-	if (s->base)
+	if (s->base && !s->fed)
 		event_base_free(s->base);
 	if (s->pipefd[0] != -1)
 		close(s->pipefd[0]);

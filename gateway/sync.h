@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct conf_sync;
+struct event_base;
 struct journal;
 struct journal_record;
 
@@ -61,6 +62,42 @@ void	sync_status(struct sync *, struct sync_status *);
  * deliver what is durable, persists its position and exits. */
 void	sync_stop(struct sync *, int grace_ms);
 void	sync_free(struct sync *);
+
+/*
+ * The fed mode: the network process (gateway/netproc.c) cannot read the
+ * journal; the parent sends it durable records and it hands them over
+ * through a feed. The session runs on the caller's loop (no thread), the
+ * CA, certificate and key are read once by sync_new_fed (before the
+ * caller's sandbox) and kept until sync_free, which wipes the key, and
+ * the server's name is resolved once there too. Nothing is written:
+ * acknowledgements go to feed->acked and the caller persists them.
+ */
+struct sync_feed {
+	void	*arg;
+	/* The next record after the last one given: 1 with *r, 0 none for
+	 * now (call sync_wake when there is). Seqs must increase; a gap is
+	 * counted as records lost to retention. */
+	int	(*next)(void *arg, struct journal_record *r);
+	/* The server acknowledged every record up to seq (contiguous; only
+	 * grows). Called once per batch of answers. */
+	void	(*acked)(void *arg, uint64_t seq);
+	/* sync_finish is over: the session is closed. */
+	void	(*finished)(void *arg);
+};
+
+/* Check and load everything (as sync_new) and resolve the server. NULL
+ * with err. A name that does not resolve is not an error here: it is
+ * reported on every connection attempt. */
+struct sync *sync_new_fed(const struct conf_sync *, const char *gateway_id,
+	    struct event_base *, const struct sync_feed *, char *err,
+	    size_t errlen);
+/* Start connecting; records after acked come from the feed. 0 or -1. */
+int	sync_begin(struct sync *, uint64_t acked, char *err, size_t errlen);
+/* The feed has records again: send now rather than at the next tick. */
+void	sync_wake(struct sync *);
+/* Deliver records up to target for at most grace_ms, close, then call
+ * feed->finished (from the loop). */
+void	sync_finish(struct sync *, uint64_t target, int grace_ms);
 
 /* One record as its RFC 5424 line, without line end. Returns the length
  * needed (snprintf-like). */

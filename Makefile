@@ -152,12 +152,10 @@ MANPAGES    = $(wildcard docs/man/*.[58])
 EXAMPLE_FILES = $(wildcard examples/*/*)
 ETC_GW      = $(DESTDIR)$(SYSCONFDIR)/gatewayd
 
-$(B)/systemd/%.service: gateway/systemd/%.service.in Makefile
-	@mkdir -p $(dir $@)
-	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< > $@
+UNIT_SED    = -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+              -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
-install: $(patsubst gateway/systemd/%,$(B)/systemd/%,$(UNITS_IN))
+install:
 	$(Q)for b in $(BINS); do [ -x $$b ] || { echo "$$b: not built; run make first" >&2; exit 1; }; done
 	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/gatewayd/console $(DESTDIR)$(DOCDIR)/examples \
@@ -167,7 +165,8 @@ install: $(patsubst gateway/systemd/%,$(B)/systemd/%,$(UNITS_IN))
 	$(Q)install -m 0644 gateway/console/index.html gateway/console/console.js \
 	    gateway/console/console.css $(DESTDIR)$(DATADIR)/gatewayd/console/
 	$(Q)for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
-	$(Q)install -m 0644 $(patsubst gateway/systemd/%,$(B)/systemd/%,$(UNITS_IN)) $(DESTDIR)$(UNITDIR)/
+	$(Q)for u in $(UNITS_IN); do t=$(DESTDIR)$(UNITDIR)/.$${u##*/}.tmp; sed $(UNIT_SED) $$u.in > $$t && \
+	    install -m 0644 $$t $(DESTDIR)$(UNITDIR)/$${u##*/}; rc=$$?; rm -f $$t; [ $$rc = 0 ] || exit 1; done
 	$(Q)install -m 0644 gateway/systemd/gatewayd.sysusers $(DESTDIR)$(SYSUSERSDIR)/gatewayd.conf
 	$(Q)install -m 0644 gateway/systemd/gatewayd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gatewayd.conf
 	$(Q)install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/

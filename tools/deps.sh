@@ -10,6 +10,10 @@ PKGS="$PKGS chromium nodejs"
 # the console's sign-in throttling test speaks HTTPS with curl; the benches'
 # tappers use perl's Time::HiRes (in perl, not perl-base)
 PKGS="$PKGS curl perl"
+# the install test: systemd-analyze, systemd-sysusers and systemd-tmpfiles
+# (the package installs in a container without systemd running as PID 1),
+# procps for the unit's /bin/kill; the man page test renders with man -l
+PKGS="$PKGS systemd procps man-db groff-base"
 # npm ships inside nodesource's nodejs; Debian's own nodejs needs the package
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }

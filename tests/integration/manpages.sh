@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 bad=0
 miss() { echo "FAIL: $1: '$2' is accepted by the code ($3) but not documented"; bad=1; }
 
-pages="gatewayd.8 gatectl.8 gateway.conf.5 gateway-policy.5"
+pages="gatewayd.8 gatectl.8 gateconsole.8 gateway.conf.5 gateway-policy.5"
 # (a) render: man-db's warnings, then groff's full set
 for p in $pages; do
 	[ -f "$M/$p" ] || fail "$M/$p missing"
@@ -77,6 +77,14 @@ for o in $sopts; do has gatewayd.8 "-$o" || miss gatewayd.8 "-$o" "option"; done
 for e in $(strs 'getenv\("[A-Z_]+"\)' $DAEMON); do
 	has gatewayd.8 "$e" || miss gatewayd.8 "$e" "environment"; done
 
+# gateconsole: its options
+copts=$( { strs '\{ "[a-z][a-z-]*", (required|no|optional)_argument' gateway/gateconsole.c | sed 's/^/--/'
+	strs 'strcmp\(argv\[[0-9]\], "[a-z-]+"\)' gateway/gateconsole.c
+	grep -ohE 'getopt_long\(argc, argv, "[^"]*"' gateway/gateconsole.c | sed -E 's/.*"([^"]*)"/\1/' |
+	    tr -d ':' | fold -w1 | sed 's/^/-/'; } | sort -u)
+count "gateconsole options" "$copts" 10
+for o in $copts; do has gateconsole.8 "$o" || miss gateconsole.8 "$o" "option"; done
+
 # gateway.conf: every keyword list and role name in conf.c, every driver
 kw=$(awk '/(_keywords|role_names)\[[A-Z_]*\] = \{/ {on=1} on {print} on && /\};/ {on=0}' gateway/conf.c |
     grep -oE '"[a-z][a-z-]*"' | tr -d '"' | sort -u)
@@ -92,6 +100,6 @@ count "reason codes" "$rc" 20
 for r in $rc; do has gateway-policy.5 "$r" || miss gateway-policy.5 "$r" "policy reason code"; done
 
 [ $bad = 0 ] || exit 1
-echo "man pages: 4 render cleanly; documented: $(printf '%s\n' $verbs | wc -l) gatectl commands," \
-    "$(printf '%s\n' $opts | wc -l) gatectl options, $(printf '%s\n' $lopts $sopts | wc -l) gatewayd options," \
+echo "man pages: 5 render cleanly; documented: $(printf '%s\n' $verbs | wc -l) gatectl commands," \
+    "$(printf '%s\n' $opts | wc -l) gatectl options, $(printf '%s\n' $lopts $sopts | wc -l) gatewayd options, $(printf '%s\n' $copts | wc -l) gateconsole options," \
     "$(printf '%s\n' $kw | wc -l) conf keywords, $(printf '%s\n' $drv | wc -l) drivers, $(printf '%s\n' $rc | wc -l) reason codes"

@@ -352,6 +352,8 @@ sync_set_error(struct sync *s, const char *fmt, ...)
 	sync_copy(s->st.error, sizeof(s->st.error), s->err);
 	s->st.error_us = sync_wall_us();
 	pthread_mutex_unlock(&s->mu);
+	if (s->fed && s->feed.error != NULL)
+		s->feed.error(s->feed.arg, s->err);
 }
 
 void

@@ -83,6 +83,8 @@ struct sync_feed {
 	void	(*acked)(void *arg, uint64_t seq);
 	/* sync_finish is over: the session is closed. */
 	void	(*finished)(void *arg);
+	/* Optional: every error as it happens (status shows only the last). */
+	void	(*error)(void *arg, const char *text);
 };
 
 /* Check and load everything (as sync_new) and resolve the server. NULL

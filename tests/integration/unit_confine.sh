@@ -13,6 +13,8 @@ set -u
 command -v setpriv >/dev/null || { echo "FAIL: setpriv (util-linux) is needed"; exit 1; }
 command -v unshare >/dev/null || { echo "FAIL: unshare (util-linux) is needed"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "FAIL: unit_confine needs root (capabilities, mounts); cannot run"; exit 1; }
+unshare --mount --propagation private true 2>/dev/null ||
+    { echo "FAIL: unit_confine needs a private mount namespace (CAP_SYS_ADMIN; a container run without it cannot)"; exit 1; }
 T=$(mktemp -d /tmp/gwunit.XXXXXX)
 chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT

@@ -4,23 +4,40 @@
  *
  *	reader nfc "pn532_uart:/dev/ttyUSB0 poll=20 watchdog=5000";
  *
- * libnfc blocks (some calls until a card comes back), so every reader runs
- * in its own process, forked at open: the process owns the libnfc context
- * and the device, polls for ISO 14443-A cards with bounded timeouts only,
- * and sends the core small fixed-size messages over a SEQPACKET socket.
+ * libnfc blocks (some calls until a card comes back) and parses what the
+ * hardware says, so every reader runs in its own process: at open the
+ * driver forks and re-executes the embedding binary (nfc_set_exec) as
+ *
+ *	gatewayd --role nfc-reader --gen=N --ppid=P [--held=UID] OPTIONS...
+ *
+ * with a SEQPACKET socket at fd 3 and nothing else of the parent's: a
+ * fresh image, so no copy of the parent's keys, policy or journal buffers.
+ * nfc_role_main is that process: it opens libnfc and the device, reads the
+ * DESFire site key (only here: the parent never reads it), enters the
+ * sandbox the embedder hands it (for gatewayd: chroot, unprivileged user,
+ * seccomp without network; gateway/sandbox.h), and then polls for
+ * ISO 14443-A cards with bounded timeouts only, sending small fixed-size
+ * messages. It never reopens anything: once the device is gone (it does
+ * not open, or errors in a row) the process exits with NFC_EXIT_DEVICE and
+ * the driver starts a new one with backoff.
+ *
  * The core side (the driver table below, on the event loop) never calls
  * libnfc: it checks each message's exact size, generation, lengths and
  * text, turns it into driver events, and supervises the process: a reader
- * that stops sending heartbeats for `watchdog` ms is killed and restarted,
- * a reader that dies (libnfc does crash on some malformed target data) is
- * restarted with backoff, and either way the gate's "reader offline" alarm
- * is raised until a new process says the reader answers again.
+ * that sends a malformed message is killed (it is not ours any more), one
+ * that stops sending heartbeats for `watchdog` ms is killed, one that dies
+ * (libnfc does crash on some malformed target data; the sandbox kills a
+ * refused system call) or loses its device is restarted with backoff, and
+ * in every case the gate's "reader offline" alarm is raised until a new
+ * process says the reader answers again.
  *
  * A card held on the reader is one tap: the reader process remembers the
  * card it reported and only checks that it is still there (R(NAK) for
  * ISO 14443-4 cards, reselection by UID otherwise); removal is noticed, and
- * the next card is a new tap. A UID-only read proves nothing, so its class
- * is legacy.
+ * the next card is a new tap. A card still held when its process is
+ * replaced is handed to the next one (--held): seen there at once, it is
+ * the same presence, not a new tap. A UID-only read proves nothing, so its
+ * class is legacy.
  *
  * Owns: the reader processes and the socketpair. Trusts: nothing from the
  * reader process, which trusts nothing from libnfc, which trusts nothing
@@ -50,6 +67,7 @@
 
 #include "drivers/desfire.h"
 #include "drivers/driver.h"
+#include "drivers/nfc.h"
 
 #define NFC_CONN_MAX		(NFC_BUFSIZE_CONNSTRING)
 #define NFC_UID_MAX		10
@@ -60,6 +78,11 @@
 #define NFC_STABLE_MS		10000	/* a process that lived this long resets the backoff */
 #define NFC_DF_TIMEOUT_MS	300	/* one APDU to a DESFire; a real EV1 answers
 					 * in ~10 ms, AES auth included */
+#define NFC_EXIT_DEVICE		69	/* reader process: the device is gone
+					 * (EX_UNAVAILABLE); restart me */
+#define NFC_EXIT_EXEC		127	/* the reader program would not start */
+#define NFC_ARGS_MAX		(PATH_MAX + 512)
+#define NFC_TOK_MAX		32	/* options on a reader line */
 
 enum nfc_msg_type {
 	NFC_MSG_ALIVE = 1,	/* heartbeat */
@@ -104,8 +127,15 @@ struct nfc_opts {
 
 struct nfc {
 	struct nfc_opts	 o;
+	/* the options as given, split in place: the reader process's argv */
+	char		 args[NFC_ARGS_MAX];
+	char		*tok[NFC_TOK_MAX];
+	size_t		 ntok;
 	int		 sv[2];		/* [0] core reads, [1] reader process writes */
 	pid_t		 pid;		/* 0: none running */
+	int		 proc_offline;	/* the running process said offline itself */
+	uint8_t		 held[NFC_UID_MAX];	/* the card tapped and not gone */
+	uint8_t		 held_len;
 	uint32_t	 gen;
 	int64_t		 spawned, heard, respawn_at;	/* monotonic ms */
 	unsigned	 backoff;
@@ -345,7 +375,7 @@ nfc_msg_decode(const void *buf, size_t len, struct nfc_msg *m)
 	return 0;
 }
 
-/* ---- the reader process ---- */
+/* ---- the reader process (role nfc-reader, a fresh image) ---- */
 
 struct nfc_proc {
 	int		 fd;
@@ -355,6 +385,10 @@ struct nfc_proc {
 	char		 problem[NFC_TEXT_MAX];	/* said once until it changes */
 	int		 secure;	/* site below loaded */
 	struct desfire_site *site;	/* locked page: master key, never logged */
+	/* the card the previous process reported and the core still holds:
+	 * found at the first poll, it is not a new tap */
+	uint8_t		 hint[NFC_UID_MAX];
+	size_t		 hint_len;
 };
 
 /* Leave, wiping the site master key first (a SIGKILL from the core frees
@@ -627,48 +661,47 @@ nfc_proc_card(struct nfc_proc *p, nfc_device *dev, const nfc_target *t,
 	}
 }
 
+/* The card the core still holds from the previous process, at the first
+ * poll of this one: the same presence. */
+static int
+nfc_proc_same(struct nfc_proc *p, const nfc_target *t)
+{
+	const nfc_iso14443a_info *a = &t->nti.nai;
+
+	return p->hint_len != 0 && a->szUidLen == p->hint_len &&
+	    memcmp(a->abtUid, p->hint, p->hint_len) == 0;
+}
+
+/* Set the chip up again on the open device, a few times (junk left on
+ * the line can spoil one attempt). 0 if it answers. */
+static int
+nfc_proc_reinit(struct nfc_proc *p, nfc_device *dev)
+{
+	for (int i = 0; i < NFC_ERRS_MAX; i++) {
+		if (nfc_initiator_init(dev) >= 0 &&
+		    nfc_device_set_property_bool(dev, NP_INFINITE_SELECT,
+		    false) >= 0)
+			return 0;
+		nfc_proc_sleep(p, p->o->poll_ms);
+	}
+	return -1;
+}
+
+/* Poll and watch until the device goes: then exit NFC_EXIT_DEVICE (the
+ * sandbox forbids reopening it; a new process will). */
 static void __attribute__((noreturn))
-nfc_proc_main(struct nfc_proc *p)
+nfc_proc_main(struct nfc_proc *p, nfc_device *dev)
 {
 	static const nfc_modulation nm = { NMT_ISO14443A, NBR_106 };
-	nfc_context *ctx;
-	nfc_device *dev = NULL;
 	nfc_target held;
-	int holding = 0, errs = 0, offline_said = 0;
-	unsigned backoff = NFC_BACKOFF_MIN_MS;
-	char why[NFC_TEXT_MAX], last_why[NFC_TEXT_MAX] = "";
+	int holding = 0, errs = 0;
 
 	memset(&held, 0, sizeof(held));
-	nfc_init(&ctx);
-	if (ctx == NULL) {
-		nfc_proc_say(p, NFC_MSG_OFFLINE, "libnfc cannot start");
-		nfc_proc_exit(p, 1);
-	}
 	for (;;) {
 		nfc_target t;
 		int r;
 
 		nfc_proc_alive(p);
-		if (dev == NULL) {
-			if ((dev = nfc_proc_open(p, ctx, why, sizeof(why))) ==
-			    NULL) {
-				if (!offline_said || strcmp(why, last_why) != 0)
-					nfc_proc_say(p, NFC_MSG_OFFLINE, "%s",
-					    why);
-				offline_said = 1;
-				memcpy(last_why, why, sizeof(last_why));
-				nfc_proc_sleep(p, backoff);
-				backoff = backoff * 2 > p->o->backoff_ms ?
-				    p->o->backoff_ms : backoff * 2;
-				continue;
-			}
-			nfc_proc_chip(dev, why, sizeof(why));
-			nfc_proc_say(p, NFC_MSG_ONLINE, "%s", why);
-			offline_said = 0;
-			last_why[0] = '\0';
-			backoff = NFC_BACKOFF_MIN_MS;
-			errs = 0;
-		}
 		if (holding) {
 			r = nfc_proc_present(dev, &held);
 			if (r == 0) {
@@ -687,24 +720,38 @@ nfc_proc_main(struct nfc_proc *p)
 				if (bad != NULL) {
 					nfc_proc_say(p, NFC_MSG_PROBLEM,
 					    "card data rejected: %s", bad);
+				} else if (nfc_proc_same(p, &t)) {
+					held = t;
+					holding = 1;
 				} else if (nfc_proc_card(p, dev, &t, at)) {
 					held = t;
 					holding = 1;
 					p->problem[0] = '\0';
 				}
 			}
+			if (r >= 0)
+				p->hint_len = 0;	/* only at once */
 		}
 		if (r < 0) {
 			nfc_proc_say(p, NFC_MSG_PROBLEM, "%s while %s "
 			    "(libnfc: %s)", nfc_proc_words(r), holding ?
 			    "watching the card" : "polling", nfc_strerror(dev));
 			if (++errs >= NFC_ERRS_MAX) {
-				/* reopen; offline only if that fails. The held
-				 * card is kept: the same card seen again at once
-				 * is the same presence, not a new tap */
-				nfc_close(dev);
-				dev = NULL;
-				continue;
+				/* a glitchy line or a confused chip: set it up
+				 * again on the open device (the held card is
+				 * kept). A device that does not answer that is
+				 * gone, and only a new process can reopen it;
+				 * a held card goes to it with --held: seen
+				 * again at once, it is the same presence */
+				if (nfc_proc_reinit(p, dev) == 0) {
+					errs = 0;
+					continue;
+				}
+				nfc_proc_say(p, NFC_MSG_PROBLEM, "reader lost "
+				    "(%s, %d times in a row); reopening in a "
+				    "new process", nfc_proc_words(r),
+				    NFC_ERRS_MAX);
+				nfc_proc_exit(p, NFC_EXIT_DEVICE);
 			}
 		} else
 			errs = 0;
@@ -714,8 +761,8 @@ nfc_proc_main(struct nfc_proc *p)
 
 /* Read the site master key into a page of its own, locked (never swapped)
  * and the process made undumpable (no core file, no ptrace by the same
- * user). A key that cannot be read leaves the reader offline, saying why. */
-static void
+ * user). 0, or -1 having said why (the reader then stays offline). */
+static int
 nfc_proc_key(struct nfc_proc *p)
 {
 	static struct desfire_site site __attribute__((aligned(4096)));
@@ -732,46 +779,143 @@ nfc_proc_key(struct nfc_proc *p)
 	memcpy(site.sysid, p->o->sysid, site.sysid_len);
 	if (desfire_keyfile_load(p->o->desfire, site.mk, err, sizeof(err)) ==
 	    -1) {
+		explicit_bzero(&site, sizeof(site));
 		nfc_proc_say(p, NFC_MSG_OFFLINE, "%s", err);
-		for (;;)	/* until the configuration is fixed and reloaded */
-			nfc_proc_sleep(p, 1000);
+		return -1;
 	}
 	p->secure = 1;
+	return 0;
 }
 
-/* In the new process: nothing of the parent's but the socket. */
-static void __attribute__((noreturn))
-nfc_proc_start(int fd, uint32_t gen, const struct nfc_opts *o, pid_t parent)
+/* A decimal argument of ours: 0 if it is not one. */
+static unsigned long
+nfc_role_num(const char *s)
 {
-	struct nfc_proc p;
-	sigset_t all;
+	unsigned long v;
+	char *end;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(0);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (fd != 3) {
-		if (dup2(fd, 3) == -1)
-			_exit(1);
-		fd = 3;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	return errno != 0 || end == s || *end != '\0' || *s == '-' ? 0 : v;
+}
+
+/* "--held=HEX": the UID the core still holds. -1 if malformed. */
+static int
+nfc_role_held(struct nfc_proc *p, const char *hex)
+{
+	size_t n = strlen(hex);
+
+	if (n != 8 && n != 14 && n != 20)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
+		    strchr("0123456789ABCDEF", hex[2 * i]) == NULL ||
+		    strchr("0123456789ABCDEF", hex[2 * i + 1]) == NULL)
+			return -1;
+		p->hint[i] = (uint8_t)v;
 	}
-	/* the event loop's descriptors, other readers' ptys, the journal */
-	close_range(4, ~0U, 0);
-	/* libnfc logs errors to stderr on every failed probe; the core says
-	 * it once instead (LIBNFC_LOG_LEVEL set by hand still wins) */
-	setenv("LIBNFC_LOG_LEVEL", "0", 0);
+	p->hint_len = n / 2;
+	return 0;
+}
+
+/*
+ * The reader process, started by nfc_spawn as `PROGRAM --role nfc-reader
+ * ...` (argv[0] here is "nfc-reader"). In order: die with the parent;
+ * everything it needs opened (socket at fd 3, libnfc, the device, the key);
+ * the embedder's sandbox (the process exits if it fails); then the loop.
+ * Leaves with _exit only: nothing to flush, and LeakSanitizer cannot run
+ * inside the sandbox.
+ */
+int
+nfc_role_main(int argc, char **argv, int (*sandbox)(char *err, size_t errlen))
+{
+	static struct nfc_opts o;
+	struct nfc_proc p;
+	nfc_context *ctx = NULL;
+	nfc_device *dev = NULL;
+	char args[NFC_ARGS_MAX], err[256], chip[NFC_TEXT_MAX];
+	unsigned long gen = 0, ppid = 0;
+	size_t used = 0;
+	int type = 0, keyok = 1;
+	socklen_t tl = sizeof(type);
+
+	/* first: a parent that dies from now on takes us along; one that
+	 * died before this line is seen as a changed parent pid */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	memset(&p, 0, sizeof(p));
-	p.fd = fd;
-	p.gen = gen;
-	p.o = o;
-	if (o->desfire[0] != '\0')
-		nfc_proc_key(&p);
-	nfc_proc_main(&p);
+	args[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t n = strlen(a);
+
+		if (strncmp(a, "--gen=", 6) == 0)
+			gen = nfc_role_num(a + 6);
+		else if (strncmp(a, "--ppid=", 7) == 0)
+			ppid = nfc_role_num(a + 7);
+		else if (strncmp(a, "--held=", 7) == 0) {
+			if (nfc_role_held(&p, a + 7) == -1)
+				gen = 0;
+		} else if (used + n + 2 > sizeof(args)) {
+			gen = 0;
+			break;
+		} else {
+			if (used > 0)
+				args[used++] = ' ';
+			memcpy(args + used, a, n + 1);
+			used += n;
+		}
+	}
+	if (gen == 0 || gen > UINT32_MAX || ppid == 0 ||
+	    getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &tl) == -1 ||
+	    type != SOCK_SEQPACKET) {
+		fprintf(stderr, "nfc-reader: bad arguments or no socket at fd "
+		    "3: this role is started by gatewayd's nfc driver only\n");
+		_exit(1);
+	}
+	if ((pid_t)ppid != getppid())
+		_exit(0);	/* the parent is gone already */
+	/* nothing else of whoever started us */
+	close_range(4, ~0U, 0);
+	p.fd = 3;
+	p.gen = (uint32_t)gen;
+	p.o = &o;
+	if (nfc_opts_parse(args, &o, err, sizeof(err)) == -1) {
+		/* the parent parsed the same text: only a file changed since */
+		nfc_proc_say(&p, NFC_MSG_OFFLINE, "%s", err);
+		fprintf(stderr, "nfc-reader: %s\n", err);
+		_exit(1);
+	}
+	if (o.desfire[0] != '\0' && nfc_proc_key(&p) == -1)
+		keyok = 0;	/* offline, said why; no device needed */
+	if (keyok) {
+		nfc_init(&ctx);
+		if (ctx == NULL) {
+			nfc_proc_say(&p, NFC_MSG_OFFLINE, "libnfc cannot start");
+			nfc_proc_exit(&p, 1);
+		}
+		if ((dev = nfc_proc_open(&p, ctx, chip, sizeof(chip))) == NULL) {
+			nfc_proc_say(&p, NFC_MSG_OFFLINE, "%s", chip);
+			nfc_proc_exit(&p, NFC_EXIT_DEVICE);
+		}
+		nfc_proc_chip(dev, chip, sizeof(chip));
+	}
+	/* fail closed: no sandbox given is a sandbox that failed */
+	if (sandbox == NULL || sandbox(err, sizeof(err)) == -1) {
+		if (sandbox == NULL)
+			snprintf(err, sizeof(err), "no sandbox given");
+		fprintf(stderr, "nfc-reader %s: cannot enter the sandbox: %s\n",
+		    o.conn, err);
+		nfc_proc_say(&p, NFC_MSG_OFFLINE, "cannot enter the sandbox: %s",
+		    err);
+		nfc_proc_exit(&p, 1);
+	}
+	if (!keyok)
+		for (;;)	/* until the configuration is fixed and reloaded */
+			nfc_proc_sleep(&p, 1000);
+	nfc_proc_say(&p, NFC_MSG_ONLINE, "%s", chip);
+	nfc_proc_main(&p, dev);
 }
 
 /* ---- the core side ---- */
@@ -804,20 +948,123 @@ nfc_say(struct nfc *n, struct driver_event *evs, size_t max, size_t *k,
 	(*k)++;
 }
 
+/* The reader program (nfc_set_exec): empty until the embedder names it. */
+static char nfc_exec_path[PATH_MAX];
+
+void
+nfc_set_exec(const char *path)
+{
+	nfc_exec_path[0] = '\0';
+	if (path != NULL && path[0] == '/' && strlen(path) < sizeof(nfc_exec_path))
+		memcpy(nfc_exec_path, path, strlen(path) + 1);
+}
+
+/* In the forked child of a process that may have threads: only
+ * async-signal-safe calls until exec. The socket goes to fd 3 (without
+ * close-on-exec), everything above it is closed, signals are as new. */
+static void __attribute__((noreturn))
+nfc_exec(int fd, char *const av[], char *const env[])
+{
+	sigset_t none;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* kept across exec */
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (fd == 3) {
+		if (fcntl(3, F_SETFD, 0) == -1)
+			_exit(NFC_EXIT_EXEC);
+	} else if (dup2(fd, 3) == -1)
+		_exit(NFC_EXIT_EXEC);
+	/* the event loop's descriptors, other readers' devices, the journal */
+	close_range(4, ~0U, 0);
+	execve(av[0], av, env);
+	_exit(NFC_EXIT_EXEC);
+}
+
 static int
 nfc_spawn(struct nfc *n)
 {
-	pid_t parent = getpid(), pid;
+	static char role_opt[] = "--role", role[] = "nfc-reader";
+	static char quiet[] = "LIBNFC_LOG_LEVEL=0";
+	char genarg[24], ppidarg[32], heldarg[8 + 2 * NFC_UID_MAX + 1];
+	char *av[NFC_TOK_MAX + 8], **env;
+	size_t a = 0, ne = 0, k = 0;
+	int loud = 0;
+	pid_t pid;
 
-	n->gen++;
-	pid = fork();
-	if (pid == -1)
+	if (nfc_exec_path[0] == '\0') {
+		errno = ENOEXEC;
 		return -1;
+	}
+	/* libnfc logs every failed probe to stderr, and reads its level
+	 * before main: the driver says it once instead (a level set by hand
+	 * still wins) */
+	while (environ[ne] != NULL)
+		ne++;
+	if ((env = calloc(ne + 2, sizeof(*env))) == NULL)
+		return -1;
+	for (size_t i = 0; i < ne; i++) {
+		loud |= strncmp(environ[i], quiet, 17) == 0;
+		env[k++] = environ[i];
+	}
+	if (!loud)
+		env[k++] = quiet;
+	n->gen++;
+	/* everything built before fork: the child only execs */
+	snprintf(genarg, sizeof(genarg), "--gen=%u", n->gen);
+	snprintf(ppidarg, sizeof(ppidarg), "--ppid=%ld", (long)getpid());
+	av[a++] = nfc_exec_path;
+	av[a++] = role_opt;
+	av[a++] = role;
+	av[a++] = genarg;
+	av[a++] = ppidarg;
+	if (n->held_len != 0) {
+		memcpy(heldarg, "--held=", 7);
+		for (size_t i = 0; i < n->held_len; i++)
+			snprintf(heldarg + 7 + 2 * i, 3, "%02X", n->held[i]);
+		av[a++] = heldarg;
+	}
+	for (size_t i = 0; i < n->ntok; i++)
+		av[a++] = n->tok[i];
+	av[a] = NULL;
+	pid = fork();
 	if (pid == 0)
-		nfc_proc_start(n->sv[1], n->gen, &n->o, parent);
+		nfc_exec(n->sv[1], av, env);
+	k = (size_t)errno;
+	free(env);
+	if (pid == -1) {
+		errno = (int)k;
+		return -1;
+	}
 	n->pid = pid;
+	n->proc_offline = 0;
 	n->spawned = n->heard = nfc_mono_ms();
 	return 0;
+}
+
+/* Everything still queued on the socket: after a kill, the dead process's
+ * words, none of which is believed. */
+static void
+nfc_drain(struct nfc *n)
+{
+	unsigned char buf[sizeof(struct nfc_msg) + 1];
+
+	while (recv(n->sv[0], buf, sizeof(buf), MSG_DONTWAIT) >= 0 ||
+	    errno == EINTR)
+		;
+}
+
+/* End the running process for cause (hung, or not ours any more). */
+static void
+nfc_kill(struct nfc *n)
+{
+	kill(n->pid, SIGKILL);
+	while (waitpid(n->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	nfc_drain(n);
 }
 
 /* The process is gone (dead, or killed by us): tell the core the reader
@@ -850,21 +1097,35 @@ nfc_supervise(struct nfc *n, struct driver_event *evs, size_t max, size_t *k)
 	int st;
 
 	if (n->pid > 0 && waitpid(n->pid, &st, WNOHANG) == n->pid) {
-		if (WIFSIGNALED(st))
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+			nfc_say(n, evs, max, k, "reader process killed by its "
+			    "sandbox (a refused system call); restarting");
+		else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+			nfc_say(n, evs, max, k, "reader process killed "
+			    "(signal 9, not by gatewayd); restarting");
+		else if (WIFSIGNALED(st))
 			nfc_say(n, evs, max, k, "reader process killed by "
 			    "signal %d (%s), libnfc crashed; restarting",
 			    WTERMSIG(st), strsignal(WTERMSIG(st)));
-		else
+		else if (code == NFC_EXIT_EXEC)
+			nfc_say(n, evs, max, k, "cannot run the reader program "
+			    "%.60s; retrying", nfc_exec_path);
+		else if (code != NFC_EXIT_DEVICE && !n->proc_offline)
 			nfc_say(n, evs, max, k, "reader process exited with "
-			    "status %d; restarting", WEXITSTATUS(st));
-		snprintf(n->why, sizeof(n->why), "reader process died");
+			    "status %d; restarting", code);
+		/* else it said why (device gone, key, sandbox): once is
+		 * enough, every restart would repeat it */
+		if (!n->proc_offline)
+			snprintf(n->why, sizeof(n->why), "%s",
+			    code == NFC_EXIT_DEVICE ? "reader lost" :
+			    "reader process died");
 		nfc_lost(n, evs, max, k);
 	} else if (n->pid > 0 && now - n->heard > (int64_t)n->o.watchdog_ms) {
 		nfc_say(n, evs, max, k, "reader process silent for %u ms "
 		    "(libnfc hung); killed, restarting", n->o.watchdog_ms);
-		kill(n->pid, SIGKILL);
-		while (waitpid(n->pid, &st, 0) == -1 && errno == EINTR)
-			;
+		nfc_kill(n);
 		snprintf(n->why, sizeof(n->why), "reader hung");
 		nfc_lost(n, evs, max, k);
 	}
@@ -893,9 +1154,36 @@ nfc_reader_open(void **ctxp, unsigned kind, const char *args, char *err,
 		return -1;
 	}
 	n->sv[0] = n->sv[1] = -1;
-	if (nfc_opts_parse(args ? args : "", &n->o, err, errlen) == -1) {
+	if (args == NULL)
+		args = "";
+	if (nfc_opts_parse(args, &n->o, err, errlen) == -1) {
 		free(n);
 		return -1;
+	}
+	if (nfc_exec_path[0] == '\0') {
+		snprintf(err, errlen, "nfc: no reader program to run (the "
+		    "embedder must call nfc_set_exec with an absolute path)");
+		free(n);
+		return -1;
+	}
+	/* the reader process gets the options as its arguments, one word
+	 * each, and parses them again itself */
+	if (strlen(args) >= sizeof(n->args)) {
+		snprintf(err, errlen, "nfc: options longer than %zu bytes",
+		    sizeof(n->args) - 1);
+		free(n);
+		return -1;
+	}
+	memcpy(n->args, args, strlen(args) + 1);
+	for (char *s = n->args, *save = NULL, *t;
+	    (t = strtok_r(s, " ", &save)) != NULL; s = NULL) {
+		if (n->ntok == NFC_TOK_MAX) {
+			snprintf(err, errlen, "nfc: more than %d options",
+			    NFC_TOK_MAX);
+			free(n);
+			return -1;
+		}
+		n->tok[n->ntok++] = t;
 	}
 	/* one message per datagram; the core keeps both ends so a dead
 	 * process is never an endless EOF on the loop */
@@ -907,7 +1195,8 @@ nfc_reader_open(void **ctxp, unsigned kind, const char *args, char *err,
 	}
 	n->backoff = NFC_BACKOFF_MIN_MS;
 	if (nfc_spawn(n) == -1) {
-		snprintf(err, errlen, "nfc: fork: %s", strerror(errno));
+		snprintf(err, errlen, "nfc: cannot start the reader process: "
+		    "%s", strerror(errno));
 		nfc_reader_close(n);
 		return -1;
 	}
@@ -929,13 +1218,15 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 	struct nfc *n = ctx;
 	size_t k = 0;
 
-	nfc_supervise(n, evs, max, &k);
-	/* room for a message's event and the line that may go with it */
-	while (k + 2 <= max) {
+	/* the messages first: a process's last words (why it goes offline)
+	 * come before the news of its death. Room is kept for a message's
+	 * event and line, and for the supervisor's. */
+	while (k + 4 <= max) {
 		unsigned char buf[sizeof(struct nfc_msg) + 1];
 		struct nfc_msg m;
 		struct driver_event *ev;
 		ssize_t r = recv(n->sv[0], buf, sizeof(buf), MSG_DONTWAIT);
+		int live;
 
 		if (r == -1) {
 			if (errno == EINTR)
@@ -944,18 +1235,38 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 		}
 		if (nfc_msg_decode(buf, (size_t)r, &m) == -1) {
 			n->rejected++;
+			if (n->pid <= 0)
+				continue;	/* a dead process's: nobody to end */
+			/* not a reader process of ours any more (subverted
+			 * by what it parses, or broken): end it, and believe
+			 * nothing else it queued */
 			nfc_say(n, evs, max, &k, "malformed message from the "
-			    "reader process dropped");
+			    "reader process (%zd bytes); killed it, restarting",
+			    r);
+			nfc_kill(n);
+			snprintf(n->why, sizeof(n->why), "reader process sent "
+			    "a malformed message");
+			nfc_lost(n, evs, max, &k);
 			continue;
 		}
-		if (m.gen != n->gen || n->pid == 0)
+		if (m.gen != n->gen)
 			continue;	/* from a process we already replaced */
-		n->heard = nfc_mono_ms();
+		/* pid 0: the process of this generation is dead; its last
+		 * words (why, what went wrong) are still news, its taps and
+		 * "online" are not */
+		live = n->pid != 0;
+		if (live)
+			n->heard = nfc_mono_ms();
 		switch (m.type) {
 		case NFC_MSG_ALIVE:
+			break;
 		case NFC_MSG_GONE:
+			n->held_len = 0;
 			break;
 		case NFC_MSG_ONLINE:
+			if (!live)
+				break;
+			n->proc_offline = 0;
 			memcpy(n->chip, m.text, sizeof(n->chip));
 			n->why[0] = '\0';
 			if (n->offline) {
@@ -972,6 +1283,7 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 			break;
 		case NFC_MSG_OFFLINE:
 			n->restarted = 0;
+			n->proc_offline = 1;
 			memcpy(n->why, m.text, sizeof(n->why));
 			nfc_say(n, evs, max, &k, "offline: %s", m.text);
 			if (!n->offline) {
@@ -985,9 +1297,15 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 			nfc_say(n, evs, max, &k, "%s", m.text);
 			break;
 		case NFC_MSG_TAP:
+			if (!live)
+				break;
 			n->taps++;
 			n->restarted = 0;
 			n->said[0] = '\0';	/* a problem after a good read is news */
+			/* held until GONE: a process replaced meanwhile is
+			 * told, so that the same card is not a second tap */
+			memcpy(n->held, m.uid, m.uid_len);
+			n->held_len = m.uid_len;
 			ev = &evs[k++];
 			memset(ev, 0, sizeof(*ev));
 			ev->type = DRIVER_EV_TAP;
@@ -1012,6 +1330,7 @@ nfc_on_ready(void *ctx, struct driver_event *evs, size_t max)
 			break;
 		}
 	}
+	nfc_supervise(n, evs, max, &k);
 	return (int)k;
 }
 

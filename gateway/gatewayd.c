@@ -35,6 +35,7 @@
 #include <event2/event.h>
 
 #include "drivers/driver.h"
+#include "drivers/nfc.h"
 #include "drivers/osdp.h"
 #include "gateway/audit.h"
 #include "gateway/commit.h"
@@ -43,6 +44,7 @@
 #include "gateway/gate.h"
 #include "gateway/journal.h"
 #include "gateway/policyio.h"
+#include "gateway/sandbox.h"
 #include "gateway/snapshot.h"
 #include "gateway/state.h"
 #include "gateway/sync.h"
@@ -2537,9 +2539,24 @@ gw_conf_load(const char *path)
 	return conf;
 }
 
+/* The nfc-reader role's sandbox: drivers/nfc.c calls it once its device
+ * and DESFire key are open; then the probes a test asks for. */
+static int
+gw_reader_sandbox(char *err, size_t errlen)
+{
+	struct sandbox_opts so = { SANDBOX_READER, NULL, NULL };
+
+	if (sandbox_enter(&so, NULL, 0, err, errlen) == -1)
+		return -1;
+	sandbox_probe(SANDBOX_READER);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	char self[PATH_MAX];
+	ssize_t sn;
 	static const struct option longopts[] = {
 		{ "journal", required_argument, NULL, 'J' },
 		{ "socket", required_argument, NULL, 'S' },
@@ -2554,6 +2571,15 @@ main(int argc, char **argv)
 	size_t ntests = 0;
 	unsigned long long snap_every = GW_SNAP_EVERY;
 	char *end;
+
+	/* a reader process: drivers/nfc.c re-executes this binary */
+	if (argc >= 3 && strcmp(argv[1], "--role") == 0 &&
+	    strcmp(argv[2], NFC_ROLE) == 0)
+		return nfc_role_main(argc - 2, argv + 2, gw_reader_sandbox);
+	if ((sn = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[sn] = '\0';
+		nfc_set_exec(self);
+	}
 
 	while ((ch = getopt_long(argc, argv, "c:dn", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -16,6 +16,7 @@
  */
 #include <sys/stat.h>
 
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 
 #include "drivers/desfire.h"
 #include "drivers/driver.h"
+#include "drivers/nfc.h"
 #include "tests/unit/pn532emu.c"
 #include "tests/unit/desfire_card.c"
 
@@ -114,9 +116,22 @@ direct_xfer(void *ctx, const uint8_t *a, size_t n, uint8_t *r, size_t rmax)
 	return k;
 }
 
-int
-main(void)
+/* The nfc driver re-executes this binary for each reader process (main
+ * dispatches the role); no sandbox here, gatewayd's is tested by test_nfc
+ * and the integration tests. */
+static int
+reader_sandbox(char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char self[PATH_MAX];
+	ssize_t sn;
 	static const uint8_t uid[7] = { 0x04, 0xBE, 0x7C, 0x00, 0x11, 0x22, 0x33 };
 	static struct desfire_card card;
 	static int64_t sec[RUNS], uidr[RUNS], viaio[RUNS], direct[RUNS];
@@ -128,6 +143,14 @@ main(void)
 	void *ctx;
 	FILE *f;
 	int ns = 0, nu = 0;
+
+	if (argc >= 3 && strcmp(argv[1], "--role") == 0 &&
+	    strcmp(argv[2], NFC_ROLE) == 0)
+		return nfc_role_main(argc - 2, argv + 2, reader_sandbox);
+	if ((sn = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return 1;
+	self[sn] = '\0';
+	nfc_set_exec(self);
 
 	if (e == NULL || mkdtemp(dir) == NULL) {
 		perror("bench_desfire");

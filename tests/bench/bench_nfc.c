@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 
 #include <dirent.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "drivers/driver.h"
+#include "drivers/nfc.h"
 #include "tests/unit/pn532emu.c"
 
 #define MAXR	128
@@ -231,15 +233,36 @@ taps(struct rdr *r, int n, int ntaps, int64_t *seen, int64_t *share,
 	return k;
 }
 
-int
-main(void)
+/* The nfc driver re-executes this binary for each reader process (main
+ * dispatches the role); no sandbox here, gatewayd's is tested by test_nfc
+ * and the integration tests. */
+static int
+reader_sandbox(char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char self[PATH_MAX];
+	ssize_t sn;
 	static struct rdr r[MAXR];
 	static const int counts[] = { 1, 8, 32, 64 };
 	int64_t *seen = calloc(1000, sizeof(int64_t));
 	int64_t *share = calloc(1000, sizeof(int64_t));
 	int64_t *total = calloc(1000, sizeof(int64_t));
 	size_t k;
+
+	if (argc >= 3 && strcmp(argv[1], "--role") == 0 &&
+	    strcmp(argv[2], NFC_ROLE) == 0)
+		return nfc_role_main(argc - 2, argv + 2, reader_sandbox);
+	if ((sn = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return 1;
+	self[sn] = '\0';
+	nfc_set_exec(self);
 
 	if (seen == NULL || share == NULL || total == NULL)
 		return 1;

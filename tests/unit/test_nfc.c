@@ -5,6 +5,15 @@
  * and back, a hung reader, two readers at once. Every test has a hard
  * timeout: libnfc can block forever, and then the test must fail, not hang.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +29,8 @@
 #include <nfc/nfc.h>
 
 #include "drivers/driver.h"
+#include "drivers/nfc.h"
+#include "gateway/sandbox.h"
 #include "tests/unit/pn532emu.h"
 
 /* the library allocates with the real allocator */
@@ -128,6 +139,18 @@ rd_notice(const struct rd *r, const char *needle)
 		n += r->q[i].type == DRIVER_EV_NOTICE &&
 		    strstr(r->q[i].text, needle) != NULL;
 	return n;
+}
+
+/* A line saying this, within ms (a lost device is said why by the next
+ * reader process, which tries to open it). */
+static int
+rd_wait_notice(struct rd *r, const char *needle, int ms)
+{
+	int64_t end = now_ms() + ms;
+
+	while (rd_notice(r, needle) == 0 && now_ms() < end)
+		rd_pump(r, 20);
+	return rd_notice(r, needle);
 }
 
 static void
@@ -328,7 +351,7 @@ test_unplug_replug(void **state)
 	rd_pump(&r, 200);
 	pn532emu_unplug(e);
 	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 3000));
-	assert_true(rd_notice(&r, "No such file") >= 1);
+	assert_true(rd_wait_notice(&r, "No such file", 2000) >= 1);
 	rd_pump(&r, 1500);		/* retries, said once */
 	assert_int_equal(rd_notice(&r, "offline"), 1);
 	assert_int_equal(rd_count(&r, DRIVER_EV_ONLINE), 0);
@@ -504,8 +527,374 @@ test_bad_args(void **state)
 	assert_ptr_equal(driver_find("nfc"), &driver_nfc);
 }
 
+/* ---- the reader process as a role of this binary ---- */
+
+static char self_exe[PATH_MAX];
+
+static ssize_t
+slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, got = 0;
+
+	if (fd == -1)
+		return -1;
+	while ((size_t)got < len - 1 &&
+	    (n = read(fd, buf + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return got;
+}
+
+/* The reader processes running for this test: our children whose command
+ * line is the role's (between fork and exec a child is still test_nfc). */
+static int
+reader_pids(pid_t *out, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL && n < max) {
+		char path[64], buf[1024];
+		const char *p;
+		pid_t pid = (pid_t)atoi(de->d_name);
+		ssize_t len;
+		int ppid = 0;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if (slurp(path, buf, sizeof(buf)) <= 0 ||
+		    (p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid != getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		if ((len = slurp(path, buf, sizeof(buf))) <= 0)
+			continue;
+		if (memmem(buf, (size_t)len, "\0--role\0" NFC_ROLE "\0",
+		    sizeof("\0--role\0" NFC_ROLE "\0") - 1) != NULL)
+			out[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The one reader process, or -1. */
+static pid_t
+reader_pid(void)
+{
+	pid_t p[4];
+
+	return reader_pids(p, 4) == 1 ? p[0] : -1;
+}
+
+/* A subverted reader process: in its role (main, below) with
+ * TEST_NFC_EVIL=MS, a thread sends junk on the socket MS after start. */
+static void *
+evil_send(void *arg)
+{
+	long ms = (long)(intptr_t)arg;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	/* glibc interrupts every thread when the sandbox changes uid */
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	(void)send(3, "junk!", 5, MSG_NOSIGNAL);
+	return NULL;
+}
+
+/* What gatewayd does in the role (its gw_reader_sandbox): the real
+ * sandbox, into an empty root of this run's (TEST_NFC_ROOT, made by
+ * main), then the probes GATEWAYD_SANDBOX_PROBE asks for. */
+static int
+reader_sandbox(char *err, size_t errlen)
+{
+	struct sandbox_opts so = { SANDBOX_READER, NULL,
+	    getenv("TEST_NFC_ROOT") };
+
+	if (so.root == NULL) {
+		snprintf(err, errlen, "TEST_NFC_ROOT is not set");
+		return -1;
+	}
+	if (sandbox_enter(&so, NULL, 0, err, errlen) == -1)
+		return -1;
+	sandbox_probe(SANDBOX_READER);
+	return 0;
+}
+
+static int
+reader_role(int argc, char **argv)
+{
+	const char *evil = getenv("TEST_NFC_EVIL");
+	pthread_t th;
+
+	if (evil != NULL && pthread_create(&th, NULL, evil_send,
+	    (void *)(intptr_t)atol(evil)) == 0)
+		pthread_detach(th);
+	return nfc_role_main(argc, argv, reader_sandbox);
+}
+
+/* A reader process that sends a malformed message is not ours any more:
+ * killed (not just the message dropped), the gate told offline, a new
+ * process started, online again, reading. */
+static void
+test_malformed_ends_reader(void **state)
+{
+	struct pn532emu *e = *state;
+	struct pn532emu_card m = card_classic();
+	struct rd r;
+	pid_t first, second;
+
+	setenv("TEST_NFC_EVIL", "700", 1);
+	rd_open(&r, e, "poll=10 backoff=200");
+	unsetenv("TEST_NFC_EVIL");	/* its replacement is honest */
+	rd_pump(&r, 300);
+	first = reader_pid();
+	assert_true(first > 0);
+	assert_int_equal(rd_count(&r, DRIVER_EV_OFFLINE), 0);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 3000));
+	assert_int_equal(rd_notice(&r, "malformed message"), 1);
+	assert_true(kill(first, 0) == -1 && errno == ESRCH);	/* reaped */
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 3000));
+	second = reader_pid();
+	assert_true(second > 0 && second != first);
+	pn532emu_set_card(e, &m);
+	expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &m);
+	rd_pump(&r, 900);	/* the honest one is left alone */
+	assert_int_equal(rd_notice(&r, "malformed message"), 1);
+	assert_int_equal(reader_pid(), second);
+	assert_int_equal(rd_count(&r, DRIVER_EV_OFFLINE), 0);
+	rd_close(&r);
+	assert_int_equal(reader_pid(), -1);
+}
+
+/* The device fails under a held card: the process cannot reopen it (in
+ * its sandbox it could not), so it exits; new processes are started with
+ * backoff until the device answers; the card still held is not a new
+ * tap; no line about a crash. */
+static void
+test_device_lost(void **state)
+{
+	struct pn532emu *e = *state;
+	struct pn532emu_card m = card_classic();
+	struct rd r;
+	pid_t first, second;
+	int64_t t0;
+
+	pn532emu_set_card(e, &m);
+	rd_open(&r, e, "poll=10 backoff=200");
+	expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &m);
+	rd_pump(&r, 200);
+	first = reader_pid();
+	assert_true(first > 0);
+	pn532emu_fault(e, PN532EMU_FAULT_CHECKSUM, PN532EMU_ALL);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 3000));
+	assert_true(rd_notice(&r, "reader lost") >= 1);
+	rd_pump(&r, 500);	/* new processes cannot open it either */
+	assert_true(kill(first, 0) == -1 && errno == ESRCH);
+	assert_int_equal(rd_count(&r, DRIVER_EV_ONLINE), 0);
+	pn532emu_fault(e, PN532EMU_FAULT_NONE, PN532EMU_ALL);
+	t0 = now_ms();
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 4000));
+	printf("    device back to online: %lld ms\n",
+	    (long long)(now_ms() - t0));
+	second = reader_pid();
+	assert_true(second > 0 && second != first);
+	rd_pump(&r, 500);	/* the same card, still there: same presence */
+	assert_int_equal(rd_count(&r, DRIVER_EV_TAP), 0);
+	pn532emu_set_card(e, NULL);
+	rd_pump(&r, 200);
+	pn532emu_set_card(e, &m);
+	expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &m);
+	assert_int_equal(rd_notice(&r, "reader process"), 0);
+	assert_int_equal(rd_notice(&r, "silent for"), 0);
+	rd_close(&r);
+}
+
+/* How long a reader is out of service: a crashed process (kill -9) to
+ * the new one online; unplug to offline; replug to online. */
+static void
+test_restart_time(void **state)
+{
+	struct pn532emu *e = *state;
+	struct rd r;
+	pid_t pid;
+	int64_t t0, crash, lost, back;
+
+	rd_open(&r, e, "poll=10 backoff=400");
+	rd_pump(&r, 400);
+	pid = reader_pid();
+	assert_true(pid > 0);
+	t0 = now_ms();
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 2000));
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 3000));
+	crash = now_ms() - t0;
+	rd_pump(&r, 300);
+	t0 = now_ms();
+	pn532emu_unplug(e);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 3000));
+	lost = now_ms() - t0;
+	rd_pump(&r, 1000);
+	assert_int_equal(pn532emu_replug(e), 0);
+	t0 = now_ms();
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 3000));
+	back = now_ms() - t0;
+	printf("    kill -9 to online %lld ms (backoff 100 ms); unplug to "
+	    "offline %lld ms; replug to online %lld ms (backoff=400)\n",
+	    (long long)crash, (long long)lost, (long long)back);
+	rd_close(&r);
+}
+
+static char tmpdir[64];
+
+/* A status line's first number ("Seccomp:\t2"), or -1. */
+static long
+proc_status(pid_t pid, const char *key)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (slurp(path, buf, sizeof(buf)) <= 0 ||
+	    (p = strstr(buf, key)) == NULL)
+		return -1;
+	return strtol(p + strlen(key), NULL, 10);
+}
+
+/* From inside the running reader process, after its sandbox: no files
+ * (its device's path included: only a new process can reopen it), no
+ * network (the filter kills the process at socket(2)); seccomp filtering,
+ * no_new_privs, not root; a fresh image of the role; and it still reads
+ * cards through libnfc under the filter. The probes' own words are on
+ * its stderr. */
+static void
+test_sandboxed(void **state)
+{
+	struct pn532emu *e = *state;
+	struct pn532emu_card d = card_desfire();
+	char errpath[128], out[4096], want[256], probes[256], cmd[64];
+	const char *role = sandbox_role_name(SANDBOX_READER);
+	struct rd r;
+	int fd, saved;
+	int64_t end;
+	ssize_t n;
+	pid_t pid, next;
+
+	snprintf(errpath, sizeof(errpath), "%s/reader.stderr", tmpdir);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+	    O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	/* the reader process inherits stderr and the environment at fork */
+	snprintf(probes, sizeof(probes), "open:/etc/passwd,open:%s",
+	    pn532emu_path(e));
+	setenv("GATEWAYD_SANDBOX_PROBE", probes, 1);
+	fflush(stderr);
+	assert_int_equal(dup2(fd, 2), 2);
+	rd_open(&r, e, "poll=10 backoff=200");
+	dup2(saved, 2);
+	end = now_ms() + 5000;
+	do {
+		rd_pump(&r, 50);
+		n = slurp(errpath, out, sizeof(out));
+	} while (now_ms() < end && (n <= 0 || strstr(out, pn532emu_path(e)) ==
+	    NULL));
+	printf("    reader stderr:\n%s", out);
+	snprintf(want, sizeof(want), "sandbox probe %s open:/etc/passwd: "
+	    "refused", role);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "sandbox probe %s open:%s: refused",
+	    role, pn532emu_path(e));
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, ": allowed"));
+	pid = reader_pid();
+	assert_true(pid > 0);
+	snprintf(cmd, sizeof(cmd), "/proc/%d/cmdline", (int)pid);
+	n = slurp(cmd, out, sizeof(out));
+	assert_true(n > 0);
+	assert_non_null(memmem(out, (size_t)n, "--role\0" NFC_ROLE "\0",
+	    sizeof("--role\0" NFC_ROLE "\0") - 1));
+	assert_int_equal(proc_status(pid, "Seccomp:"), 2);
+	assert_int_equal(proc_status(pid, "NoNewPrivs:"), 1);
+	if (getuid() == 0) {
+		assert_true(proc_status(pid, "Uid:") > 0);
+		assert_true(proc_status(pid, "Gid:") > 0);
+	}
+	/* under the filter, libnfc still reads a card */
+	pn532emu_set_card(e, &d);
+	expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &d);
+	assert_int_equal(rd_count(&r, DRIVER_EV_OFFLINE), 0);
+	assert_int_equal(reader_pid(), pid);
+
+	/* the next process tries the network: the filter ends it, the
+	 * driver says so and starts another, which is left alone */
+	setenv("GATEWAYD_SANDBOX_PROBE", "socket-inet", 1);
+	assert_int_equal(dup2(fd, 2), 2);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_non_null(rd_wait(&r, DRIVER_EV_OFFLINE, 2000));
+	end = now_ms() + 3000;
+	while (rd_notice(&r, "killed by its sandbox") == 0 && now_ms() < end)
+		rd_pump(&r, 20);
+	unsetenv("GATEWAYD_SANDBOX_PROBE");
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	assert_int_equal(rd_notice(&r, "killed by its sandbox"), 1);
+	assert_non_null(rd_wait(&r, DRIVER_EV_ONLINE, 3000));
+	next = reader_pid();
+	assert_true(next > 0 && next != pid);
+	n = slurp(errpath, out, sizeof(out));
+	snprintf(want, sizeof(want), "sandbox probe %s socket-inet: allowed",
+	    role);
+	assert_null(strstr(out, want));
+	rd_close(&r);
+	unlink(errpath);
+}
+
+/* The role's own guards: no embedder's program, no socket at fd 3. */
+static void
+test_role_guards(void **state)
+{
+	void *ctx = NULL;
+	char err[256] = "";
+	pid_t pid;
+	int st;
+
+	(void)state;
+	nfc_set_exec(NULL);
+	assert_int_equal(driver_nfc.open(&ctx, DRIVER_READER,
+	    "pn532_uart:/dev/x", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nfc_set_exec"));
+	nfc_set_exec("relative/path");
+	assert_int_equal(driver_nfc.open(&ctx, DRIVER_READER,
+	    "pn532_uart:/dev/x", err, sizeof(err)), -1);
+	nfc_set_exec(self_exe);
+	/* started by hand: refused in words, status 1 */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char gen[] = "--gen=1", ppid[32], conn[] = "pn532_uart:/dev/x";
+		char role[] = "--role", name[] = NFC_ROLE;
+		char *av[] = { self_exe, role, name, gen, ppid, conn, NULL };
+		int devnull = open("/dev/null", O_WRONLY);
+
+		snprintf(ppid, sizeof(ppid), "--ppid=%d", (int)getppid());
+		dup2(devnull, 2);
+		close(3);
+		execv(self_exe, av);
+		_exit(99);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_args),
@@ -523,8 +912,43 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_readers, setup,
 		    teardown),
+		cmocka_unit_test(test_role_guards),
+		cmocka_unit_test_setup_teardown(test_sandboxed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_ends_reader,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_lost, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_restart_time, setup,
+		    teardown),
 	};
+	char root[96];
+	ssize_t n;
+	int rc;
+
+	/* the driver re-executes this binary for each reader process */
+	if (argc >= 3 && strcmp(argv[1], "--role") == 0 &&
+	    strcmp(argv[2], NFC_ROLE) == 0)
+		return reader_role(argc - 2, argv + 2);
+	if ((n = readlink("/proc/self/exe", self_exe,
+	    sizeof(self_exe) - 1)) <= 0) {
+		perror("test_nfc: /proc/self/exe");
+		return 1;
+	}
+	self_exe[n] = '\0';
+	nfc_set_exec(self_exe);
+	/* the reader processes' empty root (sandbox_enter makes it) */
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_nfc.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("test_nfc: mkdtemp");
+		return 1;
+	}
+	snprintf(root, sizeof(root), "%s/root", tmpdir);
+	setenv("TEST_NFC_ROOT", root, 1);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rmdir(root);
+	rmdir(tmpdir);
+	return rc;
 }

@@ -11,6 +11,7 @@
  */
 #include <sys/stat.h>
 
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,8 @@
 
 #include "drivers/desfire.h"
 #include "drivers/driver.h"
+#include "drivers/nfc.h"
+#include "gateway/sandbox.h"
 #include "tests/unit/desfire_card.h"
 #include "tests/unit/pn532emu.h"
 
@@ -329,14 +332,50 @@ test_keyfile_refused(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
-int
-main(void)
+/* The nfc driver re-executes this binary for each reader process (main
+ * dispatches the role), which enters gatewayd's sandbox as gatewayd's
+ * does: the secure read (getrandom, AES, the card's APDUs) runs under the
+ * filter. */
+static int
+reader_sandbox(char *err, size_t errlen)
 {
+	struct sandbox_opts so = { SANDBOX_READER, NULL,
+	    getenv("TEST_NFC_ROOT") };
+
+	if (so.root == NULL) {
+		snprintf(err, errlen, "TEST_NFC_ROOT is not set");
+		return -1;
+	}
+	return sandbox_enter(&so, NULL, 0, err, errlen);
+}
+
+int
+main(int argc, char **argv)
+{
+	char self[PATH_MAX], tmp[64], root[96];
+	ssize_t sn;
+	int rc;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_secure_taps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_refused, setup,
 		    teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (argc >= 3 && strcmp(argv[1], "--role") == 0 &&
+	    strcmp(argv[2], NFC_ROLE) == 0)
+		return nfc_role_main(argc - 2, argv + 2, reader_sandbox);
+	if ((sn = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return 1;
+	self[sn] = '\0';
+	nfc_set_exec(self);
+	snprintf(tmp, sizeof(tmp), "/tmp/test_nfc_secure.XXXXXX");
+	if (mkdtemp(tmp) == NULL)
+		return 1;
+	snprintf(root, sizeof(root), "%s/root", tmp);
+	setenv("TEST_NFC_ROOT", root, 1);
+
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rmdir(root);
+	rmdir(tmp);
+	return rc;
 }

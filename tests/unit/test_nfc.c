@@ -764,6 +764,55 @@ proc_status(pid_t pid, const char *key)
 	return strtol(p + strlen(key), NULL, 10);
 }
 
+/* Is needle anywhere in the process's writable memory? 1 yes, 0 no, -1
+ * cannot look (not root: the reader is undumpable; nothing readable).
+ * Mappings over 256 MiB
+ * (the sanitizer's shadow) are reserved, not data: skipped. */
+static int
+proc_mem_has(pid_t pid, const char *needle)
+{
+	char path[64], line[512];
+	size_t nl = strlen(needle);
+	FILE *maps;
+	int mem, found = 0;
+	size_t seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if ((maps = fopen(path, "re")) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	if ((mem = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fclose(maps);
+		return -1;
+	}
+	while (!found && fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long lo, hi;
+		char perm[8];
+		static char buf[1 << 20];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3 ||
+		    perm[0] != 'r' || perm[1] != 'w' || hi - lo > (256UL << 20))
+			continue;
+		for (unsigned long a = lo; !found && a < hi; ) {
+			size_t want = hi - a > sizeof(buf) ? sizeof(buf) :
+			    hi - a;
+			ssize_t n = pread(mem, buf, want, (off_t)a);
+
+			if (n <= 0) {
+				a += 4096;	/* a hole: next page */
+				continue;
+			}
+			seen += (size_t)n;
+			found = memmem(buf, (size_t)n, needle, nl) != NULL;
+			/* overlap: a needle across the chunk boundary */
+			a += (size_t)n > nl ? (size_t)n - nl : (size_t)n;
+		}
+	}
+	close(mem);
+	fclose(maps);
+	return found ? 1 : seen > 0 ? 0 : -1;	/* -1: nothing was readable */
+}
+
 /* From inside the running reader process, after its sandbox: no files
  * (its device's path included: only a new process can reopen it), no
  * network (the filter kills the process at socket(2)); seccomp filtering,
@@ -777,12 +826,18 @@ test_sandboxed(void **state)
 	struct pn532emu_card d = card_desfire();
 	char errpath[128], out[4096], want[256], probes[256], cmd[64];
 	const char *role = sandbox_role_name(SANDBOX_READER);
+	char *secret;
 	struct rd r;
 	int fd, saved;
 	int64_t end;
 	ssize_t n;
 	pid_t pid, next;
 
+	/* a secret of the parent's: a forked child would hold a copy */
+	secret = malloc(64);
+	assert_non_null(secret);
+	snprintf(secret, 64, "parent-secret-%d-%lld", (int)getpid(),
+	    (long long)now_ms());
 	snprintf(errpath, sizeof(errpath), "%s/reader.stderr", tmpdir);
 	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
 	    O_CLOEXEC, 0600);
@@ -823,7 +878,12 @@ test_sandboxed(void **state)
 	if (getuid() == 0) {
 		assert_true(proc_status(pid, "Uid:") > 0);
 		assert_true(proc_status(pid, "Gid:") > 0);
+		/* the scan works (it finds its own needle in us) and the
+		 * reader, a fresh image, has none of our memory */
+		assert_int_equal(proc_mem_has(getpid(), secret), 1);
+		assert_int_equal(proc_mem_has(pid, secret), 0);
 	}
+	free(secret);
 	/* under the filter, libnfc still reads a card */
 	pn532emu_set_card(e, &d);
 	expect_uid(rd_wait(&r, DRIVER_EV_TAP, 2000), &d);

@@ -52,6 +52,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -449,7 +450,9 @@ nfc_proc_alive(struct nfc_proc *p)
 	nfc_proc_send(p, &m);
 }
 
-/* Sleep ms, staying alive for the watchdog. */
+/* Sleep ms, staying alive for the watchdog, and leave at once if the
+ * core is gone: the socket hangs up (the parent-death signal does not
+ * survive the sandbox's change of user). */
 static void
 nfc_proc_sleep(struct nfc_proc *p, unsigned ms)
 {
@@ -457,16 +460,15 @@ nfc_proc_sleep(struct nfc_proc *p, unsigned ms)
 
 	for (;;) {
 		int64_t left = until - nfc_mono_ms();
-		struct timespec ts;
+		struct pollfd pf = { p->fd, 0, 0 };	/* hangup, error only */
 
 		nfc_proc_alive(p);
 		if (left <= 0)
 			return;
 		if (left > NFC_ALIVE_MS)
 			left = NFC_ALIVE_MS;
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = (long)(left % 1000) * 1000000;
-		nanosleep(&ts, NULL);
+		if (poll(&pf, 1, (int)left) > 0)
+			nfc_proc_exit(p, 0);
 	}
 }
 
@@ -984,6 +986,8 @@ nfc_exec(int fd, char *const av[], char *const env[])
 	_exit(NFC_EXIT_EXEC);
 }
 
+static void nfc_drain(struct nfc *);
+
 static int
 nfc_spawn(struct nfc *n)
 {
@@ -992,13 +996,16 @@ nfc_spawn(struct nfc *n)
 	char genarg[24], ppidarg[32], heldarg[8 + 2 * NFC_UID_MAX + 1];
 	char *av[NFC_TOK_MAX + 8], **env;
 	size_t a = 0, ne = 0, k = 0;
-	int loud = 0;
+	int loud = 0, saved;
 	pid_t pid;
 
 	if (nfc_exec_path[0] == '\0') {
 		errno = ENOEXEC;
 		return -1;
 	}
+	/* anything still queued is a dead process's (its last words were
+	 * read when they came): none of it may count against the new one */
+	nfc_drain(n);
 	/* libnfc logs every failed probe to stderr, and reads its level
 	 * before main: the driver says it once instead (a level set by hand
 	 * still wins) */
@@ -1033,10 +1040,10 @@ nfc_spawn(struct nfc *n)
 	pid = fork();
 	if (pid == 0)
 		nfc_exec(n->sv[1], av, env);
-	k = (size_t)errno;
+	saved = errno;
 	free(env);
 	if (pid == -1) {
-		errno = (int)k;
+		errno = saved;
 		return -1;
 	}
 	n->pid = pid;

@@ -502,7 +502,7 @@ netfeed_stop(struct netfeed *nf, int grace_ms)
 	struct timeval tv;
 	int fd2;
 
-	if (nf->chan == NULL || !nf->wanted) {
+	if (nf->chan == NULL) {
 		netfeed_detach(nf);
 		return;
 	}

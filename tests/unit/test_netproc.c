@@ -696,6 +696,23 @@ test_stop(void **state)
 	assert_int_equal(f.bad, 0);
 	fx_teardown(&f);
 
+	/* stopped before it even asked where to start: it still delivers */
+	fx_setup(&f, 100, NULL);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	memset(&sp, 0, sizeof(sp));
+	sp.fd = sv[1];
+	sp.answer = 1;
+	assert_int_equal(pthread_create(&th, NULL, stopper_main, &sp), 0);
+	assert_int_equal(netfeed_attach(f.nf, sv[0]), 0);
+	netfeed_stop(f.nf, 5000);
+	pthread_join(th, NULL);
+	close(sv[1]);
+	assert_int_equal(sp.stopped, 1);
+	assert_int_equal(state_acked(&f), 100);
+	assert_int_equal(f.bad, 0);
+	fx_teardown(&f);
+
 	/* one that never answers: the stop gives up after grace + 1 s */
 	fx_setup(&f, 20, NULL);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,

@@ -463,7 +463,7 @@ sync_read_key(const char *path, unsigned char **buf, size_t *len, char *err,
 		snprintf(err, errlen, "key %s: out of memory", path);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "key %s: %s", path, strerror(errno));
 		free(b);
 		return -1;

@@ -35,6 +35,7 @@
 #include "gateway/msg.h"
 #include "gateway/netproc.h"
 #include "gateway/proto.h"
+#include "gateway/sandbox.h"
 #include "gateway/sync.h"
 
 /* what a net process accepts from the parent */
@@ -858,6 +859,19 @@ central_stop(struct central *c)
 	assert_int_equal(sh("rm -rf %s", c->dir), 0);
 }
 
+/* The net role's sandbox, as gatewayd's main sets it up (as root: an
+ * empty root and user nobody too; otherwise seccomp and the rest). */
+static char sb_root[96];
+
+static int
+test_sandbox(char *err, size_t errlen)
+{
+	struct sandbox_opts o = { SANDBOX_NET, "nobody", sb_root };
+	char note[160];
+
+	return sandbox_enter(&o, note, sizeof(note), err, errlen);
+}
+
 /* The real net process in a child, attached to the feeder. */
 static pid_t
 net_spawn(struct fx *f, const char *conf)
@@ -896,6 +910,25 @@ wait_acked(struct fx *f, uint64_t want, int ms)
 	}
 }
 
+/* A field of /proc/PID/status. */
+static void
+proc_status(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64], line[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	out[0] = '\0';
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0) {
+			snprintf(out, len, "%s", line + strlen(key) +
+			    strspn(line + strlen(key), " \t"));
+			out[strcspn(out, "\n")] = '\0';
+		}
+	fclose(fp);
+}
+
 static void
 test_real_net_process(void **state)
 {
@@ -903,7 +936,7 @@ test_real_net_process(void **state)
 	struct central c;
 	struct central_report rep;
 	struct sync_status st;
-	char file[160], err[256];
+	char file[160], err[256], v[128];
 	pid_t pid;
 	int ws;
 
@@ -930,8 +963,18 @@ test_real_net_process(void **state)
 	fx_run(&f, 20);
 	netfeed_detach(f.nf);
 	assert_int_equal(f.bad, 0);
+	/* its replacement runs in its sandbox, as in the daemon */
+	snprintf(sb_root, sizeof(sb_root), "%s/empty", c.dir);
+	netproc_sandbox = test_sandbox;
 	pid = net_spawn(&f, c.conf);
+	netproc_sandbox = NULL;
 	assert_true(wait_acked(&f, 3000, 20000));
+	proc_status(pid, "Seccomp:", v, sizeof(v));
+	assert_string_equal(v, "2");		/* a filter in force */
+	if (geteuid() == 0) {
+		proc_status(pid, "Uid:", v, sizeof(v));
+		assert_true(strncmp(v, "0\t", 2) != 0);	/* not root */
+	}
 
 	/* more records, then a clean stop delivers them all */
 	journal_fill(f.dir, NULL, 3001, 500);

@@ -591,6 +591,7 @@ struct netproc {
 
 	struct sync_status sent;	/* last status sent */
 	int64_t		 sent_at;
+	char		 logged[200];	/* last error logged */
 };
 
 static void
@@ -651,6 +652,10 @@ netproc_feed_error(void *arg, const char *text)
 	struct netproc *np = arg;
 	struct sync_status st;
 
+	/* the same error at every retry of an outage: said once */
+	if (strcmp(text, np->logged) == 0)
+		return;
+	snprintf(np->logged, sizeof(np->logged), "%s", text);
 	sync_status(np->sync, &st);
 	netproc_log(np, LOG_WARNING, "sync %s: %s", st.server, text);
 }

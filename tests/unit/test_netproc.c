@@ -937,6 +937,7 @@ test_real_net_process(void **state)
 	struct central_report rep;
 	struct sync_status st;
 	char file[160], err[256], v[128];
+	int64_t t0;
 	pid_t pid;
 	int ws;
 
@@ -945,8 +946,11 @@ test_real_net_process(void **state)
 	fx_setup(&f, 3000, NULL);
 	f.durable = 2000;
 
+	t0 = now_ms();
 	pid = net_spawn(&f, c.conf);
 	assert_true(wait_acked(&f, 2000, 20000));
+	print_message("net process: start, handshake and 2000 records "
+	    "acknowledged in %lld ms\n", (long long)(now_ms() - t0));
 	fx_run(&f, 1300);		/* a status report */
 	netfeed_status(f.nf, &st);
 	assert_int_equal(st.connected, 1);

@@ -428,23 +428,21 @@ netfeed_attach(struct netfeed *nf, int fd)
 
 	if (nf->chan != NULL)
 		netfeed_detach(nf);
+	/* HELLO first, on the fresh (empty) socket: never waits, and on
+	 * failure the caller still owns fd */
+	memset(&h, 0, sizeof(h));
+	h.durable_seq = nf->durable(nf->durable_arg);
+	h.acked_seq = nf->acked;
+	if (msg_send_wait(fd, MSG_PN_HELLO, &h, sizeof(h), -1) == -1)
+		return -1;
 	nf->chan = msg_chan_new(nf->base, fd, netfeed_specs, netfeed_nspecs,
 	    netfeed_on_msg, netfeed_on_err, nf);
-	if (nf->chan == NULL) {
-		close(fd);
+	if (nf->chan == NULL)
 		return -1;
-	}
 	nf->wanted = nf->have_status = nf->stopping = nf->stopped = 0;
 	nf->sent = nf->acked;
 	nf->next = nf->acked + 1;
 	netfeed_iter_reset(nf);
-	memset(&h, 0, sizeof(h));
-	h.durable_seq = nf->durable(nf->durable_arg);
-	h.acked_seq = nf->acked;
-	if (msg_send(nf->chan, MSG_PN_HELLO, &h, sizeof(h), -1) == -1) {
-		netfeed_close(nf);
-		return -1;
-	}
 	return 0;
 }
 

@@ -57,8 +57,9 @@ struct netfeed *netfeed_new(struct event_base *, const char *journal_dir,
 	    uint64_t (*durable)(void *), void *durable_arg,
 	    void (*bad)(void *arg, const char *why), void *bad_arg,
 	    char *err, size_t errlen);
-/* A freshly spawned net process's channel (the parent's end; the feeder
- * owns fd from here, even on failure). Sends HELLO. 0 or -1. */
+/* A freshly spawned net process's channel (the parent's end): sends
+ * HELLO. 0 (the feeder owns fd), or -1 (the caller still owns fd and
+ * closes it). */
 int	netfeed_attach(struct netfeed *, int fd);
 /* The net process died: close its channel, persist the position. */
 void	netfeed_detach(struct netfeed *);

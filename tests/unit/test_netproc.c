@@ -568,6 +568,30 @@ test_death_resume(void **state)
 	fx_teardown(&f);
 }
 
+/* A net process dead before its HELLO: attach fails, the caller keeps
+ * (and closes) its end; the next one attaches normally. */
+static void
+test_attach_dead(void **state)
+{
+	struct fx f;
+	struct msg_pn_hello h;
+	int sv[2];
+
+	(void)state;
+	fx_setup(&f, 10, NULL);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	close(sv[1]);
+	assert_int_equal(netfeed_attach(f.nf, sv[0]), -1);
+	assert_int_not_equal(fcntl(sv[0], F_GETFD), -1);	/* still ours */
+	close(sv[0]);
+	fx_attach(&f, &h);
+	child_send(&f, MSG_NP_WANT, 1);
+	expect_records(&f, 1, 10);
+	assert_int_equal(f.bad, 0);
+	fx_teardown(&f);
+}
+
 /* Retention deleted records before they were sent: counted as lost,
  * said in the status, and the next record is sent. */
 static void
@@ -1031,6 +1055,7 @@ main(void)
 		cmocka_unit_test(test_bad_oversized),
 		cmocka_unit_test(test_bad_want_skip),
 		cmocka_unit_test(test_death_resume),
+		cmocka_unit_test(test_attach_dead),
 		cmocka_unit_test(test_retention_loss),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_real_net_process),

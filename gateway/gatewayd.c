@@ -14,6 +14,7 @@
  * driver events only after driver_event_check; control requests only as
  * ctl.c hands them over (parsed and role-checked).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -43,8 +44,12 @@
 #include "gateway/ctl.h"
 #include "gateway/gate.h"
 #include "gateway/journal.h"
-#include "gateway/policyio.h"
+#include "gateway/msg.h"
+#include "gateway/netproc.h"
+#include "gateway/parent.h"
+#include "gateway/proto.h"
 #include "gateway/sandbox.h"
+#include "gateway/policyio.h"
 #include "gateway/snapshot.h"
 #include "gateway/state.h"
 #include "gateway/sync.h"
@@ -79,6 +84,7 @@ struct gw_gate {
 	struct gate		*g;
 	struct gw_dev		 reader, exit_reader, sensors, lock;
 	int			 passage_out;	/* direction the sensor saw */
+	char			 lock_text[160];	/* the parent's word on the lock */
 };
 
 struct gw_alarm {
@@ -89,6 +95,14 @@ struct gw_alarm {
 	int64_t		at;
 	int		active;
 	unsigned	count;
+};
+
+/* A record sent to the parent, waiting for its fate (in order). */
+struct gw_pend {
+	struct gw_pend	*next;
+	uint64_t	 cookie;
+	commit_cb	 cb;
+	void		*arg;
 };
 
 /* Someone waiting on the control socket for an injected event. */
@@ -106,8 +120,14 @@ struct gw {
 	struct policy		*pol;
 	uint32_t		 mode;
 	int64_t			 policy_since;
-	struct journal		*j;
-	struct commit		*commit;
+	struct msg_chan		*pc;		/* to the parent */
+	int			 rpc_fd;	/* file requests, blocking */
+	struct gw_pend		*pend, *pend_tail;	/* awaiting jdone */
+	uint64_t		 next_cookie;
+	uint64_t		 npend;
+	uint64_t		 durable_seq;	/* last durable record seen */
+	uint64_t		 start_seq;	/* replayed up to (hello) */
+	uint32_t		 next_file;
 	struct state		*st;
 	struct ctl_server	*ctl;
 	struct gw_gate		*gates;
@@ -118,7 +138,6 @@ struct gw {
 	int64_t			 jfail_since;
 	int			 jfail_err;
 	uint64_t		 jfail_taps;	/* decisions not acted upon */
-	struct event		*jfail_ev;	/* watches for the journal's recovery */
 	int			 reloading;
 	struct gw_alarm		 alarms[GW_ALARMS_MAX];
 	size_t			 nalarms;
@@ -130,7 +149,8 @@ struct gw {
 	int			 stopping;
 	struct gw_replica	*rep;		/* snapshot source, NULL = none */
 	uint64_t		 snap_every;
-	struct sync		*sync;		/* central rsyslog, own thread */
+	struct sync_status	 sync_st;	/* from the network process */
+	int			 have_sync;
 	struct event		*sync_ev;	/* watches it: log, alarms */
 	char			 sync_err[200];
 	uint64_t		 sync_lost;
@@ -281,11 +301,58 @@ gw_plain_done(void *arg, const struct journal_record *r, int status)
 		gw_broadcast(gw, r);
 }
 
+/*
+ * The journal belongs to the parent: a record goes there, and its fate
+ * (durable, or failed) comes back in a jdone, in submission order. The
+ * callback then runs exactly as commit_submit's would.
+ */
+static int
+gw_commit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
+{
+	struct msg_jsubmit m;
+	struct gw_pend *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	p->cookie = ++gw->next_cookie;
+	p->cb = cb;
+	p->arg = arg;
+	memset(&m, 0, sizeof(m));
+	m.cookie = p->cookie;
+	m.rec = *r;
+	if (msg_send(gw->pc, MSG_EP_JOURNAL, &m, sizeof(m), -1) == -1) {
+		free(p);
+		return -1;
+	}
+	if (gw->pend_tail != NULL)
+		gw->pend_tail->next = p;
+	else
+		gw->pend = p;
+	gw->pend_tail = p;
+	gw->npend++;
+	return 0;
+}
+
+/* Hardware belongs to the parent too: a command to one of a gate's
+ * devices. 0 sent, -1 the parent is unreachable. */
+static int
+gw_actuate(struct gw *gw, size_t gate, unsigned dev,
+    const struct driver_cmd *cmd)
+{
+	struct msg_actuate m;
+
+	memset(&m, 0, sizeof(m));
+	m.gate = (uint32_t)gate;
+	m.dev = dev;
+	m.cmd = *cmd;
+	return msg_send(gw->pc, MSG_EP_ACTUATE, &m, sizeof(m), -1) == -1 ?
+	    -1 : 0;
+}
+
 static int
 gw_submit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
 {
-	if (commit_submit(gw->commit, r, cb ? cb : gw_plain_done,
-	    cb ? arg : gw) == -1) {
+	if (gw_commit(gw, r, cb ? cb : gw_plain_done, cb ? arg : gw) == -1) {
 		gw_log(LOG_ERR, "journal: cannot submit a %s record", r->type);
 		gw_journal_state(gw, -EIO);
 		return -1;
@@ -360,22 +427,6 @@ gw_alarm(struct gw *gw, const char *gate, const char *name, int raised,
 	gw_submit(gw, &r, NULL, NULL);
 }
 
-static void gw_journal_state(struct gw *gw, int status);
-
-/* While failed: the commit writer retries on its own; once everything
- * appended is durable again, the gates may come back. */
-static void
-gw_jfail_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gw *gw = arg;
-
-	(void)fd;
-	(void)what;
-	if (gw->jfail && journal_failed(gw->j) == 0 &&
-	    journal_durable_seq(gw->j) == journal_last_seq(gw->j))
-		gw_journal_state(gw, 0);
-}
-
 /* Journal outcome: failure puts every gate in its fail mode, once. */
 static void
 gw_journal_state(struct gw *gw, int status)
@@ -387,19 +438,12 @@ gw_journal_state(struct gw *gw, int status)
 		gw->jfail_taps = 0;
 		for (size_t i = 0; i < gw->ngates; i++)
 			gate_fail(gw->gates[i].g, 1);
+		/* the parent retries on its own and says (MSG_PE_JSTATE) once
+		 * everything is durable again */
 		gw_alarm(gw, "", "journal-failure", 1, strerror(-status));
-		if (gw->jfail_ev == NULL)
-			gw->jfail_ev = event_new(gw->base, -1, EV_PERSIST,
-			    gw_jfail_cb, gw);
-		if (gw->jfail_ev != NULL) {
-			struct timeval tv = { 0, 250000 };
-			event_add(gw->jfail_ev, &tv);
-		}
 	} else if (status == 0 && gw->jfail) {
 		char t[64], detail[160];
 		gw->jfail = 0;
-		if (gw->jfail_ev != NULL)
-			event_del(gw->jfail_ev);
 		for (size_t i = 0; i < gw->ngates; i++)
 			gate_fail(gw->gates[i].g, 0);
 		gw_time(gw, gw->jfail_since, t, sizeof(t));
@@ -486,15 +530,18 @@ gw_tap_done(void *arg, const struct journal_record *r, int status)
 
 	gate_deciding(gg->g, -1);
 	gw_journal_state(gw, status);
+	t->credit.seq = r->seq;
 	if (t->flood == NULL) {
 		/* the person at the gate sees and hears it (LED, buzzer) */
-		struct gw_dev *rd = t->credit.dir == POLICY_OUT &&
-		    gg->exit_reader.drv ? &gg->exit_reader : &gg->reader;
+		int exit_ = t->credit.dir == POLICY_OUT &&
+		    gg->exit_reader.drv != NULL;
+		struct gw_dev *rd = exit_ ? &gg->exit_reader : &gg->reader;
 		struct driver_cmd fb = { .type = status == 0 && t->grant ?
 		    DRIVER_CMD_GRANT : DRIVER_CMD_DENY };
 		if (rd->drv != NULL && rd->drv->actuate != NULL &&
 		    rd->drv != &driver_sim)
-			(void)rd->drv->actuate(rd->ctx, &fb);
+			gw_actuate(gw, t->gate, exit_ ? PROTO_DEV_EXIT_READER :
+			    PROTO_DEV_READER, &fb);
 	}
 	if (status != 0) {
 		gw->jfail_taps++;
@@ -612,7 +659,7 @@ gw_tap(struct gw *gw, size_t gi, const struct driver_event *ev,
 	gw_copy(t->credit.cred, sizeof(t->credit.cred), id);
 	gw_copy(t->credit.holder, sizeof(t->credit.holder), holder);
 	gate_deciding(gg->g, 1);
-	if (commit_submit(gw->commit, &r, gw_tap_done, t) == -1) {
+	if (gw_commit(gw, &r, gw_tap_done, t) == -1) {
 		struct ctl_client *c = gw_wait_take(gw, t->tag);
 		gate_deciding(gg->g, -1);
 		gw_journal_state(gw, -EIO);
@@ -628,7 +675,6 @@ gw_tap(struct gw *gw, size_t gi, const struct driver_event *ev,
 		free(t);
 		return;
 	}
-	t->credit.seq = r.seq;
 }
 
 /* ---- gate hooks ---- */
@@ -643,7 +689,9 @@ gw_hook_lock(void *ctx, struct gate *g, int unlocked)
 	(void)g;
 	if (gg->lock.drv == NULL)
 		return -1;
-	return gg->lock.drv->actuate(gg->lock.ctx, &cmd) < 0 ? -1 : 0;
+	/* the parent drives the lock; a refusal comes back as actfail */
+	return gw_actuate(gg->gw, (size_t)(gg - gg->gw->gates),
+	    PROTO_DEV_LOCK, &cmd);
 }
 
 static void
@@ -697,22 +745,17 @@ gw_sensor_name(enum driver_sensor s, char *buf, size_t len)
 
 static void gw_fire(struct gw *, int on);
 
+/* Events of one device, as the parent read them from its driver (failed:
+ * the driver stopped working; the events are then unused). */
 static void
-gw_dev_cb(evutil_socket_t fd, short what, void *arg)
+gw_dev_event(struct gw_dev *dv, int failed, const struct driver_event *evs,
+    int n)
 {
-	struct gw_dev *dv = arg;
 	struct gw *gw = dv->gw;
-	struct driver_event evs[GW_EVENTS];
-	int n;
 
-	(void)fd;
-	(void)what;
-	n = dv->drv->on_ready(dv->ctx, evs, GW_EVENTS);
-	if (n < 0) {
+	if (failed) {
 		if (!dv->offline) {
 			dv->offline = 1;
-			if (dv->ev != NULL)
-				event_del(dv->ev);
 			if (dv->gg != NULL)
 				gate_offline(dv->gg->g, 1);
 			else
@@ -805,13 +848,12 @@ gw_dev_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The engine's picture of a device: which driver the parent runs for it
+ * (what it can do: simulated injection, feedback), never the device. */
 static int
 gw_dev_open(struct gw *gw, struct gw_gate *gg, struct gw_dev *dv,
     const struct conf_hw *hw, unsigned kind)
 {
-	char err[256];
-	int fd;
-
 	memset(dv, 0, sizeof(*dv));
 	dv->gw = gw;
 	dv->gg = gg;
@@ -819,39 +861,7 @@ gw_dev_open(struct gw *gw, struct gw_gate *gg, struct gw_dev *dv,
 	if (!hw->set)
 		return 0;
 	dv->drv = driver_find(hw->driver);	/* checked by conf_parse */
-	if (dv->drv == NULL || dv->drv->open(&dv->ctx, kind, hw->args, err,
-	    sizeof(err)) == -1) {
-		gw_log(LOG_ERR, "%s: cannot open %s: %s", gg ? gg->cg->name :
-		    "input", hw->driver, dv->drv ? err : "no such driver");
-		dv->drv = NULL;
-		return -1;
-	}
-	if (kind != DRIVER_OUTPUT && (fd = dv->drv->fd(dv->ctx)) != -1) {
-		dv->ev = event_new(gw->base, fd, EV_READ | EV_PERSIST, gw_dev_cb,
-		    dv);
-		if (dv->ev == NULL || event_add(dv->ev, NULL) == -1)
-			return -1;
-	}
-	if (kind != DRIVER_OUTPUT && dv->drv->tick_ms > 0) {
-		struct timeval tv = { dv->drv->tick_ms / 1000,
-		    (suseconds_t)(dv->drv->tick_ms % 1000) * 1000 };
-		dv->tick = event_new(gw->base, -1, EV_PERSIST, gw_dev_cb, dv);
-		if (dv->tick == NULL || event_add(dv->tick, &tv) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static void
-gw_dev_close(struct gw_dev *dv)
-{
-	if (dv->ev)
-		event_free(dv->ev);
-	if (dv->tick)
-		event_free(dv->tick);
-	if (dv->drv != NULL && dv->ctx != NULL)
-		dv->drv->close(dv->ctx);
-	memset(dv, 0, sizeof(*dv));
+	return dv->drv != NULL ? 0 : -1;
 }
 
 /* ---- policy-dependent gate setup ---- */
@@ -1118,7 +1128,7 @@ gw_reload(struct gw *gw, struct ctl_client *c, const char *actor, char *err,
 	    "%s; %zu tests passed", policy_hash(pol), policy_hash(gw->pol),
 	    summary, ntests);
 	gw->reloading = 1;
-	if (commit_submit(gw->commit, &r, gw_reload_done, rl) == -1) {
+	if (gw_commit(gw, &r, gw_reload_done, rl) == -1) {
 		gw->reloading = 0;
 		free(rl->diff);
 		free(rl);
@@ -1228,7 +1238,9 @@ gw_sync_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	sync_status(gw->sync, &st);
+	if (!gw->have_sync)
+		return;
+	st = gw->sync_st;
 	if (strcmp(st.error, gw->sync_err) != 0) {
 		gw_copy(gw->sync_err, sizeof(gw->sync_err), st.error);
 		if (st.error[0])
@@ -1255,17 +1267,30 @@ gw_sync_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* What the network process last said (through the parent). */
+static void
+gw_sync_get(struct gw *gw, struct sync_status *st)
+{
+	if (gw->have_sync) {
+		*st = gw->sync_st;
+		return;
+	}
+	memset(st, 0, sizeof(*st));
+	gw_copy(st->phase, sizeof(st->phase), "starting");
+	gw_copy(st->server, sizeof(st->server), gw->conf->sync.server);
+}
+
 static void
 gw_sync_status_text(struct gw *gw, struct ctl_client *c)
 {
 	struct sync_status st;
 	char t[64];
 
-	if (gw->sync == NULL) {
+	if (!gw->conf->sync.set) {
 		ctl_data(c, "sync: not configured");
 		return;
 	}
-	sync_status(gw->sync, &st);
+	gw_sync_get(gw, &st);
 	ctl_data(c, "sync %s: %s, acked seq %llu, backlog %llu, in flight "
 	    "%llu, %llu sent since start", st.server, st.connected ?
 	    "connected" : st.phase, (unsigned long long)st.acked,
@@ -1283,11 +1308,11 @@ gw_sync_status_json(struct gw *gw, struct ctl_client *c)
 	struct sync_status st;
 	char srv[400], e[420];
 
-	if (gw->sync == NULL) {
+	if (!gw->conf->sync.set) {
 		ctl_data(c, ",\"sync\":null");
 		return;
 	}
-	sync_status(gw->sync, &st);
+	gw_sync_get(gw, &st);
 	gw_json_str(srv, sizeof(srv), st.server);
 	gw_json_str(e, sizeof(e), st.error);
 	ctl_data(c, ",\"sync\":{\"server\":%s,\"connected\":%s,\"phase\":"
@@ -1314,17 +1339,16 @@ gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
 		    gw->jfail ? "  JOURNAL FAILED (fail mode)" : "");
 		ctl_data(c, "policy %.16s (since %s)", policy_hash(gw->pol), t);
 		ctl_data(c, "journal seq %llu (durable %llu) in %s",
-		    (unsigned long long)journal_last_seq(gw->j),
-		    (unsigned long long)journal_durable_seq(gw->j),
-		    gw->journal_dir);
+		    (unsigned long long)(gw->durable_seq + gw->npend),
+		    (unsigned long long)gw->durable_seq, gw->journal_dir);
 		gw_sync_status_text(gw, c);
 		ctl_data(c, "gates:");
 		for (size_t i = 0; i < gw->ngates; i++) {
 			struct gw_gate *gg = &gw->gates[i];
-			dev[0] = '\0';
-			if (gg->lock.drv && gg->lock.drv->describe)
-				gg->lock.drv->describe(gg->lock.ctx, dev,
-				    sizeof(dev));
+			/* the device is the parent's: what it last said */
+			gw_copy(dev, sizeof(dev), gg->lock_text[0] ?
+			    gg->lock_text : gg->lock.drv ? gg->lock.drv->name :
+			    "no lock");
 			ctl_data(c, "  %-16s %-13s door %-6s %s -> %s  fail-%s  [%s]",
 			    gg->cg->name, gate_state_name(gate_state(gg->g)),
 			    gate_door_open(gg->g) ? "open" : "closed", gg->from,
@@ -1368,8 +1392,8 @@ gw_cmd_status(struct gw *gw, struct ctl_client *c, int json)
 	    "\"journal_durable\":%llu,\"gates\":[", a, b,
 	    policy_mode_name(gw->pol, gw->mode), gw->fire_on ? "true" : "false",
 	    gw->jfail ? "true" : "false", policy_hash(gw->pol),
-	    (unsigned long long)journal_last_seq(gw->j),
-	    (unsigned long long)journal_durable_seq(gw->j));
+	    (unsigned long long)(gw->durable_seq + gw->npend),
+	    (unsigned long long)gw->durable_seq);
 	for (size_t i = 0; i < gw->ngates; i++) {
 		struct gw_gate *gg = &gw->gates[i];
 		ctl_data(c, "%s{\"name\":\"%s\",\"state\":\"%s\",\"door\":\"%s\","
@@ -1569,30 +1593,40 @@ struct gw_replica {
 	uint8_t			 hash[32];	/* record seq's */
 	uint64_t		 snap_seq;	/* last snapshot handed over */
 	int			 broken;
-	char			 path[CONF_PATH_MAX + 16];
-	struct snapshot_writer	*w;
 };
 
-/* Report what the writer finished since last asked. */
-static void
-gw_snap_report(struct gw *gw)
+/* The snapshot file is the parent's to write: the bytes go there in
+ * chunks, and it writes them on its writer thread (or says why not). */
+static int
+gw_snap_send(struct gw *gw, const uint8_t *buf, size_t len, uint64_t seq)
 {
-	uint64_t seq;
-	int64_t us;
-	char err[256];
+	struct msg_file_chunk *m = malloc(sizeof(*m) + PROTO_CHUNK_MAX);
+	size_t off = 0;
+	int rc = 0;
 
-	if (!snapshot_writer_result(gw->rep->w, &seq, &us, err, sizeof(err)))
-		return;
-	if (err[0])
-		gw_log(LOG_WARNING, "state snapshot at seq %llu not written: %s "
-		    "(a restart replays more of the journal)",
-		    (unsigned long long)seq, err);
-	else if (gw_debug)
-		gw_log(LOG_DEBUG, "state snapshot at seq %llu written in %lld ms",
-		    (unsigned long long)seq, (long long)(us / 1000));
+	if (m == NULL)
+		return -1;
+	do {
+		size_t n = len - off > PROTO_CHUNK_MAX ? PROTO_CHUNK_MAX :
+		    len - off;
+		memset(m, 0, sizeof(*m));
+		m->total = len;
+		m->off = off;
+		m->seq = seq;
+		m->n = (uint32_t)n;
+		memcpy(m + 1, buf + off, n);
+		if (msg_send(gw->pc, MSG_EP_SNAPSHOT, m, sizeof(*m) + n, -1) ==
+		    -1) {
+			rc = -1;
+			break;
+		}
+		off += n;
+	} while (off < len);
+	free(m);
+	return rc;
 }
 
-/* Encode the replica and hand it to the writer (unless it is busy). */
+/* Encode the replica and hand it to the parent. */
 static void
 gw_snap_take(struct gw *gw)
 {
@@ -1603,9 +1637,7 @@ gw_snap_take(struct gw *gw)
 	size_t len;
 	int64_t t0 = gw_now_us();
 
-	gw_snap_report(gw);
-	if (rp->broken || rp->seq == rp->snap_seq ||
-	    snapshot_writer_busy(rp->w))
+	if (rp->broken || rp->seq == rp->snap_seq)
 		return;
 	memset(&s, 0, sizeof(s));
 	if ((al = calloc(rp->nalarms + 1, sizeof(*al))) == NULL)
@@ -1635,8 +1667,9 @@ gw_snap_take(struct gw *gw)
 		return;
 	}
 	free(al);
-	if (snapshot_writer_put(rp->w, buf, len, rp->seq) == 0)
+	if (gw_snap_send(gw, buf, len, rp->seq) == 0)
 		rp->snap_seq = rp->seq;
+	free(buf);
 	if (gw_debug)
 		gw_log(LOG_DEBUG, "state snapshot at seq %llu: %zu bytes encoded "
 		    "in %lld us on the loop", (unsigned long long)rp->seq, len,
@@ -1746,10 +1779,10 @@ gw_replica_start(struct gw *gw, const struct state_replay *sr)
 
 	if (gw->snap_every == 0)
 		return;
-	if (sr->last_seq != journal_last_seq(gw->j)) {
+	if (sr->last_seq != gw->start_seq) {
 		gw_log(LOG_WARNING, "state snapshots off: replay ended at seq %llu, "
 		    "the journal at %llu", (unsigned long long)sr->last_seq,
-		    (unsigned long long)journal_last_seq(gw->j));
+		    (unsigned long long)gw->start_seq);
 		return;
 	}
 	if ((rp = calloc(1, sizeof(*rp))) == NULL ||
@@ -1766,16 +1799,9 @@ gw_replica_start(struct gw *gw, const struct state_replay *sr)
 	memcpy(rp->hash, sr->last_hash, 32);
 	/* what was loaded needs no new file; a long replay does */
 	rp->snap_seq = sr->records < gw->snap_every ? rp->seq : 0;
-	gw_fmt(rp->path, sizeof(rp->path), "%s/%s", gw->journal_dir,
-	    SNAPSHOT_FILE);
-	if ((rp->w = snapshot_writer_new(rp->path)) == NULL) {
-		gw_log(LOG_WARNING, "state snapshots off: no writer thread");
-		state_free(rp->st);
-		free(rp);
-		return;
-	}
+	/* fed from here on by every durable record the parent reports, in
+	 * seq order (gw_parent_msg) */
 	gw->rep = rp;
-	commit_observe(gw->commit, gw_replica_on_durable, gw);
 	if (rp->snap_seq != rp->seq)
 		gw_snap_take(gw);
 }
@@ -1786,14 +1812,9 @@ gw_replica_stop(struct gw *gw)
 {
 	if (gw->rep == NULL)
 		return;
-	/* anything journaled from here on (closing devices) is left to the
-	 * next start's replay of the tail */
-	commit_observe(gw->commit, NULL, NULL);
-	snapshot_writer_wait(gw->rep->w);
+	/* anything journaled from here on is left to the next start's
+	 * replay of the tail */
 	gw_snap_take(gw);
-	snapshot_writer_wait(gw->rep->w);
-	gw_snap_report(gw);
-	snapshot_writer_free(gw->rep->w);
 	state_free(gw->rep->st);
 	free(gw->rep);
 	gw->rep = NULL;
@@ -1883,7 +1904,7 @@ gw_change(struct gw *gw, struct ctl_client *c, struct journal_record *r,
 	ch->gw = gw;
 	ch->client = ctl_client_id(c);
 	gw_copy(r->actor, sizeof(r->actor), ctl_client_actor(c));
-	if (commit_submit(gw->commit, r, gw_change_done, ch) == -1) {
+	if (gw_commit(gw, r, gw_change_done, ch) == -1) {
 		free(ch);
 		gw_journal_state(gw, -EIO);
 		ctl_err(c, "EIO", "journal refused the record: nothing changed");
@@ -1993,6 +2014,34 @@ gw_cmd_ack(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 }
 
 /* sim tap GATE BADGE [--pin PIN] [--exit] [--class legacy|secure] */
+/* Which gate and device a gw_dev is, for messages to the parent. */
+static void
+gw_dev_where(struct gw *gw, const struct gw_dev *dv, uint32_t *gate,
+    uint32_t *dev)
+{
+	*gate = 0;
+	*dev = PROTO_DEV_FIRE;
+	if (dv->gg == NULL)
+		return;
+	*gate = (uint32_t)(dv->gg - gw->gates);
+	*dev = dv == &dv->gg->reader ? PROTO_DEV_READER :
+	    dv == &dv->gg->exit_reader ? PROTO_DEV_EXIT_READER :
+	    dv == &dv->gg->sensors ? PROTO_DEV_SENSORS : PROTO_DEV_LOCK;
+}
+
+/* A simulated device is the parent's too: the event goes there and comes
+ * back through the driver like a real one (a refusal as actfail). */
+static int
+gw_inject(struct gw *gw, const struct gw_dev *dv, const struct driver_event *ev)
+{
+	struct msg_inject m;
+
+	memset(&m, 0, sizeof(m));
+	gw_dev_where(gw, dv, &m.gate, &m.dev);
+	m.ev = *ev;
+	return msg_send(gw->pc, MSG_EP_INJECT, &m, sizeof(m), -1) == -1 ? -1 : 0;
+}
+
 static int
 gw_cmd_sim(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 {
@@ -2142,7 +2191,7 @@ gw_cmd_sim(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 		ctl_err(c, "EBUSY", "too many injections waiting");
 		return CTL_DONE;
 	}
-	if (dv->drv->inject(dv->ctx, &ev) == -1) {
+	if (gw_inject(gw, dv, &ev) == -1) {
 		(void)gw_wait_take(gw, ev.tag);
 		ctl_err(c, "EAGAIN", "simulated device busy; try again");
 		return CTL_DONE;
@@ -2183,175 +2232,48 @@ gw_flood_step(struct gw_flood *f)
 }
 
 /*
- * Online verify walks the journal on a thread of its own, up to the durable
- * seq at the moment it was asked: ten million records take tens of seconds,
- * and no tap may wait for an auditor. The answer comes back to the loop
- * through a pipe.
+ * The journal is the parent's: an auditor's export or verification runs
+ * there, on a thread, over the client's own connection (an online verify
+ * of ten million records takes tens of seconds, and no tap may wait). The
+ * engine has parsed the request and checked the role; it hands over the
+ * connection and forgets it.
  */
-struct gw_verify {
-	struct gw		*gw;
-	uint64_t		 client;
-	uint64_t		 upto;
-	char			 dir[PATH_MAX];
-	int			 fds[2];
-	pthread_t		 thread;
-	struct event		*ev;
-	int			 rc;
-	struct journal_summary	 s;
-	char			 err[512];
-};
-
-static void *
-gw_verify_thread(void *arg)
-{
-	struct gw_verify *v = arg;
-	char b = 'v';
-
-	v->rc = journal_verify_upto(v->dir, v->upto, &v->s, v->err,
-	    sizeof(v->err));
-	while (write(v->fds[1], &b, 1) == -1 && errno == EINTR)
-		;
-	return NULL;
-}
-
-static void
-gw_verify_done(evutil_socket_t fd, short what, void *arg)
-{
-	struct gw_verify *v = arg;
-	struct ctl_client *c;
-	char b;
-
-	(void)what;
-	if (read(fd, &b, 1) != 1)
-		return;
-	pthread_join(v->thread, NULL);
-	if ((c = ctl_client_find(v->gw->ctl, v->client)) != NULL) {
-		if (v->rc == 0)
-			ctl_ok(c, "journal intact: %llu records (seq %llu to %llu)",
-			    (unsigned long long)v->s.count,
-			    (unsigned long long)v->s.first_seq,
-			    (unsigned long long)v->s.last_seq);
-		else
-			ctl_err(c, "EIO", "journal broken at seq %llu: %s",
-			    (unsigned long long)v->s.bad_seq, v->err);
-	}
-	event_free(v->ev);
-	close(v->fds[0]);
-	close(v->fds[1]);
-	free(v);
-}
-
-static int
-gw_verify_start(struct gw *gw, struct ctl_client *c)
-{
-	struct gw_verify *v = calloc(1, sizeof(*v));
-
-	if (v == NULL || pipe2(v->fds, O_CLOEXEC) == -1) {
-		free(v);
-		ctl_err(c, "ENOMEM", "cannot start a verification");
-		return CTL_DONE;
-	}
-	v->gw = gw;
-	v->client = ctl_client_id(c);
-	v->upto = journal_durable_seq(gw->j);
-	gw_copy(v->dir, sizeof(v->dir), gw->journal_dir);
-	if ((v->ev = event_new(gw->base, v->fds[0], EV_READ, gw_verify_done,
-	    v)) == NULL || event_add(v->ev, NULL) == -1 ||
-	    pthread_create(&v->thread, NULL, gw_verify_thread, v) != 0) {
-		if (v->ev != NULL)
-			event_free(v->ev);
-		close(v->fds[0]);
-		close(v->fds[1]);
-		free(v);
-		ctl_err(c, "EAGAIN", "cannot start a verification");
-		return CTL_DONE;
-	}
-	return CTL_PENDING;
-}
-
-/* Audit export streamed from the journal, up to what is durable. */
-struct gw_export {
-	struct gw		*gw;
-	struct journal_iter	*it;
-	struct audit_filter	 f;
-	uint64_t		 limit, sent, last;
-};
-
-static int
-gw_export_fill(void *arg, struct ctl_client *c)
-{
-	struct gw_export *x = arg;
-	struct journal_record r;
-	char line[4096], err[256];
-
-	for (int scanned = 0; scanned < 2000; scanned++) {
-		int rc;
-		if (x->last >= x->limit) {
-			ctl_ok(c, "%llu records", (unsigned long long)x->sent);
-			return 0;
-		}
-		rc = journal_iter_next(x->it, &r, err, sizeof(err));
-		if (rc == 0) {
-			ctl_ok(c, "%llu records", (unsigned long long)x->sent);
-			return 0;
-		}
-		if (rc < 0) {
-			ctl_err(c, "EIO", "journal damaged: %s", err);
-			return 0;
-		}
-		x->last = r.seq;
-		if (!audit_match(&x->f, &r))
-			continue;
-		audit_format(&x->f, &r, line, sizeof(line));
-		ctl_data(c, "%s", line);
-		x->sent++;
-	}
-	return 1;
-}
-
-static void
-gw_export_free(void *arg)
-{
-	struct gw_export *x = arg;
-
-	journal_iter_close(x->it);
-	free(x);
-}
-
 static int
 gw_cmd_audit(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 {
-	char err[512], hdr[512];
+	struct msg_audit m;
+	struct audit_filter f;
+	char err[512];
+	int fd;
 
+	memset(&m, 0, sizeof(m));
 	if (rq->argc >= 2 && strcmp(rq->argv[1], "verify") == 0)
-		return gw_verify_start(gw, c);
-	if (rq->argc >= 2 && strcmp(rq->argv[1], "export") == 0) {
-		struct gw_export *x = calloc(1, sizeof(*x));
-		if (x == NULL) {
-			ctl_err(c, "EIO", "out of memory");
-			return CTL_DONE;
-		}
-		if (audit_parse_args(rq->argc - 2, rq->argv + 2, &x->f, NULL,
-		    err, sizeof(err)) == -1) {
-			free(x);
+		m.verify = 1;
+	else if (rq->argc >= 2 && strcmp(rq->argv[1], "export") == 0) {
+		if (audit_parse_args(rq->argc - 2, rq->argv + 2, &f, NULL, err,
+		    sizeof(err)) == -1) {
 			ctl_err(c, "EINVAL", "%s", err);
 			return CTL_DONE;
 		}
-		x->gw = gw;
-		x->limit = journal_durable_seq(gw->j);
-		if ((x->it = journal_iter_open(gw->journal_dir, 1, err,
-		    sizeof(err))) == NULL) {
-			free(x);
-			ctl_err(c, "EIO", "%s", err);
-			return CTL_DONE;
+		for (int i = 2; i < rq->argc; i++) {
+			if (strlen(rq->argv[i]) >= sizeof(m.argv[0])) {
+				ctl_err(c, "EINVAL", "argument too long: %.40s...",
+				    rq->argv[i]);
+				return CTL_DONE;
+			}
+			gw_copy(m.argv[m.argc++], sizeof(m.argv[0]), rq->argv[i]);
 		}
-		if (audit_header(&x->f, hdr, sizeof(hdr))[0])
-			ctl_data(c, "%s", hdr);
-		ctl_stream(c, gw_export_fill, gw_export_free, x);
-		return CTL_PENDING;
+	} else {
+		ctl_err(c, "EINVAL", "usage: audit export ... | audit verify");
+		return CTL_DONE;
 	}
-	ctl_err(c, "EINVAL", "usage: audit export ... | audit verify");
-	return CTL_DONE;
+	if ((fd = ctl_client_handoff(c)) == -1)
+		return CTL_PENDING;
+	if (msg_send(gw->pc, MSG_EP_AUDIT, &m, sizeof(m), fd) == -1)
+		gw_log(LOG_WARNING, "audit request lost: the parent is "
+		    "unreachable");
+	close(fd);
+	return CTL_PENDING;
 }
 
 /* osdp key-install BUS ADDR --reason TEXT: journaled first (who, why),
@@ -2370,7 +2292,6 @@ gw_osdp_key_done(void *arg, const struct journal_record *r, int status)
 	struct gw_osdp_key *k = arg;
 	struct gw *gw = k->gw;
 	struct ctl_client *c = ctl_client_find(gw->ctl, k->client);
-	char err[256];
 	uint32_t tag;
 
 	gw_journal_state(gw, status);
@@ -2382,14 +2303,22 @@ gw_osdp_key_done(void *arg, const struct journal_record *r, int status)
 		/* nobody to answer: do not arm what nobody watches */
 	} else if ((tag = gw_wait_add(gw, c)) == 0) {
 		ctl_err(c, "EBUSY", "too many requests waiting");
-	} else if (osdp_key_install(k->bus, k->addr, tag, err,
-	    sizeof(err)) == -1) {
-		(void)gw_wait_take(gw, tag);
-		ctl_err(c, "EINVAL", "%s", err);
 	} else {
-		gw_broadcast(gw, r);
-		gw_log(LOG_NOTICE, "osdp %s:%u: key installation armed by %s",
-		    k->bus, k->addr, r->actor);
+		/* the bus is the parent's: a refusal comes back as actfail
+		 * with this tag, the outcome as a device notice */
+		struct msg_osdp_key m;
+		memset(&m, 0, sizeof(m));
+		m.tag = tag;
+		m.addr = k->addr;
+		gw_copy(m.bus, sizeof(m.bus), k->bus);
+		if (msg_send(gw->pc, MSG_EP_OSDP_KEY, &m, sizeof(m), -1) == -1) {
+			(void)gw_wait_take(gw, tag);
+			ctl_err(c, "EIO", "the parent is unreachable");
+		} else {
+			gw_broadcast(gw, r);
+			gw_log(LOG_NOTICE, "osdp %s:%u: key installation armed "
+			    "by %s", k->bus, k->addr, r->actor);
+		}
 	}
 	free(k);
 }
@@ -2427,7 +2356,7 @@ gw_cmd_osdp(struct gw *gw, struct ctl_client *c, const struct ctl_request *rq)
 	gw_copy(r.actor, sizeof(r.actor), ctl_client_actor(c));
 	gw_fmt(r.text, sizeof(r.text), "key installation on osdp %s:%lu armed: "
 	    "%s", k->bus, addr, reason);
-	if (commit_submit(gw->commit, &r, gw_osdp_key_done, k) == -1) {
+	if (gw_commit(gw, &r, gw_osdp_key_done, k) == -1) {
 		free(k);
 		gw_journal_state(gw, -EIO);
 		ctl_err(c, "EIO", "journal refused the record: nothing done");
@@ -2488,25 +2417,316 @@ gw_client_gone(void *ctx, struct ctl_client *c)
 			i++;
 }
 
-/* ---- signals, start, stop ---- */
+/* ---- the link to the parent ---- */
+
+/* The parent runs this binary again as one of its roles (internal: not
+ * for people; gatewayd(8) says so). */
+#define GW_ROLE_FLAG	"--role"
+
+static const struct msg_spec gw_from_parent[] = {
+	{ MSG_PE_DEVICE, sizeof(struct msg_device), sizeof(struct msg_device), 0 },
+	{ MSG_PE_JDONE, sizeof(struct msg_jdone), sizeof(struct msg_jdone), 0 },
+	{ MSG_PE_JRECORD, sizeof(struct msg_jrecord), sizeof(struct msg_jrecord), 0 },
+	{ MSG_PE_SYNC, sizeof(struct msg_sync_status), sizeof(struct msg_sync_status), 0 },
+	{ MSG_PE_RELOAD, 0, 0, 0 },
+	{ MSG_PE_STOP, 0, 0, 0 },
+	{ MSG_PE_ACTFAIL, sizeof(struct msg_actfail), sizeof(struct msg_actfail), 0 },
+	{ MSG_PE_JSTATE, sizeof(struct msg_seq), sizeof(struct msg_seq), 0 },
+	{ MSG_PE_DESCRIBE, sizeof(struct msg_describe), sizeof(struct msg_describe), 0 },
+};
+static const struct msg_spec gw_hello_spec[] = {
+	{ MSG_PE_HELLO, sizeof(struct msg_pe_hello), sizeof(struct msg_pe_hello), 0 },
+};
+static const struct msg_spec gw_file_spec[] = {
+	{ MSG_PE_FILE, sizeof(struct msg_file_chunk),
+	    sizeof(struct msg_file_chunk) + PROTO_CHUNK_MAX, 0 },
+};
+
+/* A record as the parent hands it back: every string terminated. */
+static int
+gw_rec_ok(const struct journal_record *r)
+{
+	return msg_str_ok(r->type, sizeof(r->type)) &&
+	    msg_str_ok(r->gateway, sizeof(r->gateway)) &&
+	    msg_str_ok(r->gate, sizeof(r->gate)) &&
+	    msg_str_ok(r->zone_from, sizeof(r->zone_from)) &&
+	    msg_str_ok(r->zone_to, sizeof(r->zone_to)) &&
+	    msg_str_ok(r->cred, sizeof(r->cred)) &&
+	    msg_str_ok(r->holder, sizeof(r->holder)) &&
+	    msg_str_ok(r->decision, sizeof(r->decision)) &&
+	    msg_str_ok(r->reason, sizeof(r->reason)) &&
+	    msg_str_ok(r->rule, sizeof(r->rule)) &&
+	    msg_str_ok(r->mode, sizeof(r->mode)) &&
+	    msg_str_ok(r->policy, sizeof(r->policy)) &&
+	    msg_str_ok(r->actor, sizeof(r->actor)) &&
+	    msg_str_ok(r->text, sizeof(r->text));
+}
+
+/* The parent broke the rules or went away: nothing sensible is left to
+ * do (the parent restarts a new engine if it is still there). */
+static void __attribute__((noreturn))
+gw_parent_lost(const char *why)
+{
+	gw_log(LOG_ERR, "engine: parent channel: %s; exiting", why);
+	_exit(1);
+}
 
 static void
-gw_sig_cb(evutil_socket_t sig, short what, void *arg)
+gw_parent_err(void *arg, const char *why)
+{
+	(void)arg;
+	gw_parent_lost(why);
+}
+
+static struct gw_dev *
+gw_dev_at(struct gw *gw, uint32_t gate, uint32_t dev)
+{
+	struct gw_gate *gg;
+
+	if (dev == PROTO_DEV_FIRE)
+		return &gw->fire;
+	if (gate >= gw->ngates || dev >= PROTO_DEV__COUNT)
+		return NULL;
+	gg = &gw->gates[gate];
+	return dev == PROTO_DEV_READER ? &gg->reader :
+	    dev == PROTO_DEV_EXIT_READER ? &gg->exit_reader :
+	    dev == PROTO_DEV_SENSORS ? &gg->sensors : &gg->lock;
+}
+
+static void
+gw_parent_msg(void *arg, uint32_t type, const void *payload, size_t len,
+    int fd)
 {
 	struct gw *gw = arg;
 	char err[1024];
 
-	(void)what;
-	if (sig == SIGHUP) {
+	(void)len;
+	if (fd != -1)
+		close(fd);
+	switch (type) {
+	case MSG_PE_JDONE: {
+		const struct msg_jdone *m = payload;
+		struct gw_pend *p = gw->pend;
+		struct journal_record r = m->rec;
+
+		if (p == NULL || p->cookie != m->cookie || !gw_rec_ok(&r))
+			gw_parent_lost("a journal answer out of order");
+		if ((gw->pend = p->next) == NULL)
+			gw->pend_tail = NULL;
+		gw->npend--;
+		if (m->status == 0) {
+			if (r.seq > gw->durable_seq)
+				gw->durable_seq = r.seq;
+			if (gw->rep != NULL)
+				gw_replica_on_durable(gw, &r);
+		}
+		p->cb(p->arg, &r, m->status);
+		free(p);
+		break;
+	}
+	case MSG_PE_JRECORD: {
+		const struct msg_jrecord *m = payload;
+		struct journal_record r = m->rec;
+
+		if (!gw_rec_ok(&r))
+			gw_parent_lost("an unterminated record");
+		if (r.seq > gw->durable_seq)
+			gw->durable_seq = r.seq;
+		if (gw->rep != NULL)
+			gw_replica_on_durable(gw, &r);
+		if (!m->late) {
+			/* the parent's own: restarts, failures of children */
+			gw_alarm_apply(gw->alarms, &gw->nalarms, &gw->next_alarm,
+			    &r);
+			gw_broadcast(gw, &r);
+		}
+		break;
+	}
+	case MSG_PE_DEVICE: {
+		const struct msg_device *m = payload;
+		struct gw_dev *dv = gw_dev_at(gw, m->gate, m->dev);
+
+		if (dv == NULL || dv->drv == NULL)
+			gw_parent_lost("an event for a device that is not there");
+		gw_dev_event(dv, m->failed != 0, &m->ev, 1);
+		break;
+	}
+	case MSG_PE_ACTFAIL: {
+		const struct msg_actfail *m = payload;
+		struct ctl_client *c;
+
+		if (!msg_str_ok(m->text, sizeof(m->text)))
+			gw_parent_lost("an unterminated failure text");
+		if (m->tag != 0) {
+			if ((c = gw_wait_take(gw, m->tag)) != NULL)
+				ctl_err(c, m->rc == -EAGAIN ? "EAGAIN" : "EINVAL",
+				    "%s", m->text);
+		} else if (m->dev == PROTO_DEV_LOCK && m->gate < gw->ngates)
+			gw_alarm(gw, gw->gates[m->gate].cg->name, "lock-fault", 1,
+			    m->text);
+		else
+			gw_log(LOG_WARNING, "device command failed: %s", m->text);
+		break;
+	}
+	case MSG_PE_SYNC: {
+		const struct msg_sync_status *m = payload;
+
+		if (!msg_str_ok(m->st.phase, sizeof(m->st.phase)) ||
+		    !msg_str_ok(m->st.server, sizeof(m->st.server)) ||
+		    !msg_str_ok(m->st.error, sizeof(m->st.error)))
+			gw_parent_lost("an unterminated sync status");
+		gw->sync_st = m->st;
+		gw->have_sync = 1;
+		break;
+	}
+	case MSG_PE_DESCRIBE: {
+		const struct msg_describe *m = payload;
+
+		if (!msg_str_ok(m->text, sizeof(m->text)))
+			gw_parent_lost("an unterminated description");
+		if (m->gate < gw->ngates)
+			gw_copy(gw->gates[m->gate].lock_text,
+			    sizeof(gw->gates[m->gate].lock_text), m->text);
+		break;
+	}
+	case MSG_PE_JSTATE: {
+		const struct msg_seq *m = payload;
+
+		if (m->seq == 0)
+			gw_journal_state(gw, 0);
+		break;
+	}
+	case MSG_PE_RELOAD:
 		if (gw_reload(gw, NULL, "SIGHUP", err, sizeof(err)) == -1)
 			gw_log(LOG_WARNING, "reload (SIGHUP) rejected: %s; "
 			    "policy %.12s stays in force", err,
 			    policy_hash(gw->pol));
-		return;
+		break;
+	case MSG_PE_STOP:
+		gw->stopping = 1;
+		event_base_loopbreak(gw->base);
+		break;
 	}
-	gw_log(LOG_NOTICE, "signal %d: stopping", (int)sig);
-	gw->stopping = 1;
-	event_base_loopbreak(gw->base);
+}
+
+/*
+ * Files after the sandbox (a reload): asked of the parent, which answers
+ * only for the policy's and the conf's directories and the time zone
+ * database. One request at a time, on a channel of its own, so the
+ * answer never mixes with the traffic of taps.
+ */
+static int gw_rpc_fd = -1;
+static uint32_t gw_rpc_id;
+
+static int
+gw_rpc_read(const char *path, size_t max, char **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	struct msg_file_req q;
+	struct msg_file_chunk *m;
+	char *b = NULL;
+	uint64_t got = 0, total = 0;
+	int rc = -1;
+
+	*buf = NULL;
+	*len = 0;
+	if (strlen(path) >= sizeof(q.path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	memset(&q, 0, sizeof(q));
+	q.id = ++gw_rpc_id;
+	q.max = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
+	gw_copy(q.path, sizeof(q.path), path);
+	if ((m = malloc(sizeof(*m) + PROTO_CHUNK_MAX)) == NULL ||
+	    msg_send_wait(gw_rpc_fd, MSG_EP_FILE_REQ, &q, sizeof(q), -1) == -1) {
+		snprintf(err, errlen, "%s: cannot ask the parent", path);
+		free(m);
+		return -1;
+	}
+	for (;;) {
+		size_t n;
+		int fd;
+
+		if (msg_recv_wait(gw_rpc_fd, gw_file_spec, 1, m, sizeof(*m) +
+		    PROTO_CHUNK_MAX, &n, &fd, 60000, err, errlen) == -1)
+			break;
+		if (m->id != q.id || !msg_str_ok(m->why, sizeof(m->why)) ||
+		    n != sizeof(*m) + m->n) {
+			snprintf(err, errlen, "%s: a garbled answer", path);
+			break;
+		}
+		if (m->status != 0) {
+			snprintf(err, errlen, "%s", m->why);
+			break;
+		}
+		if (b == NULL) {
+			total = m->total;
+			if (total > max || (b = malloc(total + 1)) == NULL) {
+				snprintf(err, errlen, "%s: larger than %zu bytes",
+				    path, max);
+				break;
+			}
+		}
+		if (m->off != got || m->total != total || m->n > total - got) {
+			snprintf(err, errlen, "%s: a garbled answer", path);
+			break;
+		}
+		memcpy(b + got, m + 1, m->n);
+		got += m->n;
+		if (got == total) {
+			b[got] = '\0';
+			*buf = b;
+			*len = (size_t)got;
+			b = NULL;
+			rc = 0;
+			break;
+		}
+	}
+	free(b);
+	free(m);
+	return rc;
+}
+
+static int
+gw_engine_sandbox(void)
+{
+	struct sandbox_opts so = { SANDBOX_ENGINE, NULL, NULL };
+	char note[256] = "", err[256];
+
+	if (sandbox_enter(&so, note, sizeof(note), err, sizeof(err)) == -1) {
+		gw_log(LOG_ERR, "engine: sandbox: %s", err);
+		return -1;
+	}
+	if (note[0])
+		gw_log(LOG_WARNING, "engine: sandbox: %s", note);
+	sandbox_probe(SANDBOX_ENGINE);
+	policyio_set_reader(gw_rpc_read);
+	return 0;
+}
+
+static int
+gw_reader_sandbox(char *err, size_t errlen)
+{
+	struct sandbox_opts so = { SANDBOX_READER, NULL, NULL };
+	char note[256] = "";
+
+	if (sandbox_enter(&so, note, sizeof(note), err, errlen) == -1)
+		return -1;
+	sandbox_probe(SANDBOX_READER);
+	return 0;
+}
+
+static int
+gw_net_sandbox(char *err, size_t errlen)
+{
+	struct sandbox_opts so = { SANDBOX_NET, NULL, NULL };
+	char note[256] = "";
+
+	if (sandbox_enter(&so, note, sizeof(note), err, errlen) == -1)
+		return -1;
+	sandbox_probe(SANDBOX_NET);
+	return 0;
 }
 
 static void
@@ -2539,24 +2759,15 @@ gw_conf_load(const char *path)
 	return conf;
 }
 
-/* The nfc-reader role's sandbox: drivers/nfc.c calls it once its device
- * and DESFire key are open; then the probes a test asks for. */
-static int
-gw_reader_sandbox(char *err, size_t errlen)
-{
-	struct sandbox_opts so = { SANDBOX_READER, NULL, NULL };
+struct gw_args {
+	const char		*conf_path, *jdir, *sock, *clk;
+	int			 check;
+	unsigned long long	 snap_every;
+};
 
-	if (sandbox_enter(&so, NULL, 0, err, errlen) == -1)
-		return -1;
-	sandbox_probe(SANDBOX_READER);
-	return 0;
-}
-
-int
-main(int argc, char **argv)
+static void
+gw_args_parse(int argc, char **argv, struct gw_args *a)
 {
-	char self[PATH_MAX];
-	ssize_t sn;
 	static const struct option longopts[] = {
 		{ "journal", required_argument, NULL, 'J' },
 		{ "socket", required_argument, NULL, 'S' },
@@ -2564,131 +2775,157 @@ main(int argc, char **argv)
 		{ "snapshot-every", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *conf_path = NULL, *jdir = NULL, *sock = NULL, *clk = NULL;
-	int check = 0, ch, rc = 1;
-	struct gw *gw;
-	char err[1024], summary[256];
-	size_t ntests = 0;
-	unsigned long long snap_every = GW_SNAP_EVERY;
 	char *end;
+	int ch;
 
-	/* a reader process: drivers/nfc.c re-executes this binary */
-	if (argc >= 3 && strcmp(argv[1], "--role") == 0 &&
-	    strcmp(argv[2], NFC_ROLE) == 0)
-		return nfc_role_main(argc - 2, argv + 2, gw_reader_sandbox);
-	if ((sn = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
-		self[sn] = '\0';
-		nfc_set_exec(self);
-	}
-
+	memset(a, 0, sizeof(*a));
+	a->snap_every = GW_SNAP_EVERY;
+	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:dn", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': conf_path = optarg; break;
+		case 'c': a->conf_path = optarg; break;
 		case 'd': gw_debug = 1; break;
-		case 'n': check = 1; break;
-		case 'J': jdir = optarg; break;
-		case 'S': sock = optarg; break;
-		case 'K': clk = optarg; break;
+		case 'n': a->check = 1; break;
+		case 'J': a->jdir = optarg; break;
+		case 'S': a->sock = optarg; break;
+		case 'K': a->clk = optarg; break;
 		case 'P':	/* 0: no snapshots, every start replays it all */
 			errno = 0;
-			snap_every = strtoull(optarg, &end, 10);
+			a->snap_every = strtoull(optarg, &end, 10);
 			if (errno || end == optarg || *end || optarg[0] == '-')
 				usage();
 			break;
 		default: usage();
 		}
 	}
-	if (conf_path == NULL || optind != argc)
+	if (a->conf_path == NULL || optind != argc)
 		usage();
-	if ((gw = calloc(1, sizeof(*gw))) == NULL)
-		return 1;
-	gw->conf_path = conf_path;
-	gw->snap_every = snap_every;
-	if ((gw->conf = gw_conf_load(conf_path)) == NULL) {
+}
+
+/* gatewayd -n: the configuration, the policy and its tests, the sync
+ * certificates; in this one process, which never starts anything. */
+static int
+gw_check(const struct gw_args *a)
+{
+	struct gateway_conf *conf;
+	struct policy *pol;
+	char err[1024], summary[256];
+	size_t ntests = 0;
+	int rc = 0;
+
+	if ((conf = gw_conf_load(a->conf_path)) == NULL) {
 		fprintf(stderr, "gatewayd: %s: configuration has errors\n",
-		    conf_path);
+		    a->conf_path);
 		return 1;
 	}
-	gw->pol = gw_policy_load(gw->conf, stderr, err, sizeof(err), &ntests);
-	if (check) {
-		if (gw->pol == NULL) {
-			fprintf(stderr, "gatewayd: %s: %s\n", gw->conf->policy, err);
-			printf("configuration %s: FAILED\n", conf_path);
-			return 1;
-		}
-		policyio_summary(gw->pol, summary, sizeof(summary));
-		for (int r = 0; r < CONF_ROLE__COUNT; r++)
-			if (gw->conf->role_group[r][0] &&
-			    getgrnam(gw->conf->role_group[r]) == NULL)
-				fprintf(stderr, "%s:%u:%u: warning[C020]: role %s: "
-				    "no Unix group '%s' on this system\n",
-				    conf_path, gw->conf->role_loc[r].line,
-				    gw->conf->role_loc[r].col,
-				    conf_role_name((enum conf_role)r),
-				    gw->conf->role_group[r]);
-		printf("configuration %s: ok\n", conf_path);
-		printf("gateway %s: %zu gates, journal %s, socket %s\n",
-		    gw->conf->id, gw->conf->ngates, gw->conf->journal,
-		    gw->conf->socket);
-		printf("policy %s: %s; all %zu tests passed; hash %.16s\n",
-		    gw->conf->policy, summary, ntests, policy_hash(gw->pol));
-		if (gw->conf->sync.set) {
-			struct sync *sy = sync_new(&gw->conf->sync, gw->conf->id,
-			    jdir ? jdir : gw->conf->journal, NULL, err,
-			    sizeof(err));
-			if (sy == NULL) {
-				fprintf(stderr, "gatewayd: sync: %s\n", err);
-				printf("configuration %s: FAILED\n", conf_path);
-				policy_free(gw->pol);
-				conf_free(gw->conf);
-				free(gw);
-				return 1;
-			}
+	if ((pol = gw_policy_load(conf, stderr, err, sizeof(err), &ntests)) ==
+	    NULL) {
+		fprintf(stderr, "gatewayd: %s: %s\n", conf->policy, err);
+		printf("configuration %s: FAILED\n", a->conf_path);
+		conf_free(conf);
+		return 1;
+	}
+	policyio_summary(pol, summary, sizeof(summary));
+	for (int r = 0; r < CONF_ROLE__COUNT; r++)
+		if (conf->role_group[r][0] &&
+		    getgrnam(conf->role_group[r]) == NULL)
+			fprintf(stderr, "%s:%u:%u: warning[C020]: role %s: "
+			    "no Unix group '%s' on this system\n",
+			    a->conf_path, conf->role_loc[r].line,
+			    conf->role_loc[r].col,
+			    conf_role_name((enum conf_role)r),
+			    conf->role_group[r]);
+	printf("configuration %s: ok\n", a->conf_path);
+	printf("gateway %s: %zu gates, journal %s, socket %s\n", conf->id,
+	    conf->ngates, conf->journal, conf->socket);
+	printf("policy %s: %s; all %zu tests passed; hash %.16s\n",
+	    conf->policy, summary, ntests, policy_hash(pol));
+	if (conf->sync.set) {
+		struct sync *sy = sync_new(&conf->sync, conf->id, a->jdir ?
+		    a->jdir : conf->journal, NULL, err, sizeof(err));
+		if (sy == NULL) {
+			fprintf(stderr, "gatewayd: sync: %s\n", err);
+			printf("configuration %s: FAILED\n", a->conf_path);
+			rc = 1;
+		} else {
 			sync_free(sy);
 			printf("sync: %s, certificates and key ok\n",
-			    gw->conf->sync.server);
+			    conf->sync.server);
 		}
-		policy_free(gw->pol);
-		conf_free(gw->conf);
-		free(gw);
-		return 0;
 	}
+	policy_free(pol);
+	conf_free(conf);
+	return rc;
+}
+
+/*
+ * The engine: everything that decides. It reads what it needs while it
+ * still may (conf, policy, the journal to rebuild its state), then enters
+ * its sandbox: from there on it has its channels to the parent and the
+ * listening control socket, and nothing else.
+ */
+static int
+gw_engine(int argc, char **argv)
+{
+	struct gw_args a;
+	struct gw *gw;
+	struct msg_pe_hello hello;
+	struct msg_ready ready;
+	char err[1024], summary[256];
+	size_t ntests = 0, n;
+	int fd;
+
+	gw_args_parse(argc, argv, &a);
+	/* the parent handles signals and tells us; a terminal's ^C goes
+	 * to the whole group */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if (!gw_debug)
+		openlog("gatewayd/engine", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	if (msg_recv_wait(PARENT_FD_CHAN, gw_hello_spec, 1, &hello,
+	    sizeof(hello), &n, &fd, 30000, err, sizeof(err)) == -1 ||
+	    !msg_str_ok(hello.why, sizeof(hello.why))) {
+		gw_log(LOG_ERR, "engine: no word from the parent: %s", err);
+		_exit(1);
+	}
+	if ((gw = calloc(1, sizeof(*gw))) == NULL)
+		_exit(1);
+	gw->conf_path = a.conf_path;
+	gw->snap_every = a.snap_every;
+	gw->rpc_fd = gw_rpc_fd = PARENT_FD_RPC;
+	gw->start_seq = gw->durable_seq = hello.durable_seq;
+	if ((gw->conf = gw_conf_load(a.conf_path)) == NULL)
+		_exit(1);
+	gw->pol = gw_policy_load(gw->conf, stderr, err, sizeof(err), &ntests);
 	if (gw->pol == NULL) {
-		fprintf(stderr, "gatewayd: %s: %s\n", gw->conf->policy, err);
-		return 1;
+		gw_log(LOG_ERR, "engine: %s: %s", gw->conf->policy, err);
+		_exit(1);
 	}
-	if (clk != NULL) {
+	if (a.clk != NULL && hello.restarts == 0) {
 		int64_t t;
-		if (policy_parse_time(gw->pol, clk, &t) == -1) {
+		if (policy_parse_time(gw->pol, a.clk, &t) == -1) {
 			fprintf(stderr, "gatewayd: --sim-clock: '%s' is not a time "
-			    "(2026-03-07T14:30, venue local time)\n", clk);
-			return 1;
+			    "(2026-03-07T14:30, venue local time)\n", a.clk);
+			_exit(1);
 		}
 		gw_clock_offset_us = t * 1000000 - gw_now_us();
-	}
-	gw_copy(gw->journal_dir, sizeof(gw->journal_dir), jdir ? jdir :
+	} else
+		gw_clock_offset_us = hello.clock_offset_us;
+	gw_copy(gw->journal_dir, sizeof(gw->journal_dir), a.jdir ? a.jdir :
 	    gw->conf->journal);
-	gw_copy(gw->socket_path, sizeof(gw->socket_path), sock ? sock :
+	gw_copy(gw->socket_path, sizeof(gw->socket_path), a.sock ? a.sock :
 	    gw->conf->socket);
-	if (!gw_debug)
-		openlog("gatewayd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	signal(SIGPIPE, SIG_IGN);
 
-	/* the evidence first: nothing starts without a journal */
-	struct journal_opts jo = { gw->conf->segment_bytes,
-	    gw->conf->retain_bytes, gw->conf->retain_days };
-	if ((gw->j = journal_open(gw->journal_dir, gw->conf->id, &jo, err,
-	    sizeof(err))) == NULL) {
-		gw_log(LOG_ERR, "journal %s: %s", gw->journal_dir, err);
-		return 1;
-	}
 	if ((gw->st = state_new()) == NULL)
-		return 1;
-	struct state_replay sr = { .each = gw_alarm_replay, .each_ctx = gw };
+		_exit(1);
+	struct state_replay sr = { .each = gw_alarm_replay, .each_ctx = gw,
+	    .upto = hello.durable_seq };
 	if (gw_state_rebuild(gw, &sr, err, sizeof(err)) == -1) {
 		gw_log(LOG_ERR, "journal %s: cannot rebuild state: %s",
 		    gw->journal_dir, err);
-		return 1;
+		_exit(1);
 	}
 	gw->mode = policy_mode_default(gw->pol);
 	if (sr.mode[0]) {
@@ -2703,29 +2940,16 @@ main(int argc, char **argv)
 	gw->policy_since = gw_now_us();
 
 	if ((gw->base = event_base_new()) == NULL ||
-	    (gw->commit = commit_new(gw->base, gw->j)) == NULL) {
+	    (gw->pc = msg_chan_new(gw->base, PARENT_FD_CHAN, gw_from_parent,
+	    sizeof(gw_from_parent) / sizeof(gw_from_parent[0]), gw_parent_msg,
+	    gw_parent_err, gw)) == NULL) {
 		gw_log(LOG_ERR, "cannot set up the event loop");
-		return 1;
+		_exit(1);
 	}
 	gw_replica_start(gw, &sr);
-	for (size_t i = 0; i < gw->conf->nosdp; i++) {
-		const struct conf_osdp_bus *ob = &gw->conf->osdp[i];
-		struct osdp_bus_conf bc;
-		memset(&bc, 0, sizeof(bc));
-		gw_copy(bc.name, sizeof(bc.name), ob->name);
-		gw_copy(bc.device, sizeof(bc.device), ob->device);
-		gw_copy(bc.keys, sizeof(bc.keys), ob->keys);
-		bc.baud = ob->baud;
-		bc.secure = ob->secure;
-		bc.poll_ms = ob->poll_ms;
-		if (osdp_bus_add(&bc, err, sizeof(err)) == -1) {
-			gw_log(LOG_ERR, "%s", err);
-			return 1;
-		}
-	}
 	gw->ngates = gw->conf->ngates;
 	if ((gw->gates = calloc(gw->ngates, sizeof(*gw->gates))) == NULL)
-		return 1;
+		_exit(1);
 	for (size_t i = 0; i < gw->ngates; i++) {
 		struct gw_gate *gg = &gw->gates[i];
 		gg->gw = gw;
@@ -2742,105 +2966,109 @@ main(int argc, char **argv)
 		    DRIVER_OUTPUT) == -1) {
 			gw_log(LOG_ERR, "gate %s: hardware setup failed",
 			    gg->cg->name);
-			return 1;
+			_exit(1);
 		}
 		/* a fresh lock output is told where it stands */
 		gw_hook_lock(gg, gg->g, 0);
 	}
 	if (gw_dev_open(gw, NULL, &gw->fire, &gw->conf->fire_alarm,
 	    DRIVER_INPUT) == -1)
-		return 1;
+		_exit(1);
 	gw_mode_apply(gw);
 
 	const char *groups[3] = { gw->conf->role_group[CONF_ROLE_STAFF],
 	    gw->conf->role_group[CONF_ROLE_ADMIN],
 	    gw->conf->role_group[CONF_ROLE_AUDITOR] };
 	struct ctl_handler h = { gw, gw_request, gw_client_gone };
-	if ((gw->ctl = ctl_listen(gw->base, gw->socket_path, groups, &h, err,
-	    sizeof(err))) == NULL) {
+	if ((gw->ctl = ctl_listen_fd(gw->base, PARENT_FD_CTL, gw->socket_path,
+	    groups, &h, err, sizeof(err))) == NULL) {
 		gw_log(LOG_ERR, "control socket: %s", err);
-		return 1;
+		_exit(1);
 	}
 	ctl_set_console_group(gw->ctl, gw->conf->role_group[CONF_ROLE_CONSOLE]);
 	if (gw->conf->sync.set) {
 		struct timeval sec = { 1, 0 };
-		if ((gw->sync = sync_new(&gw->conf->sync, gw->conf->id,
-		    gw->journal_dir, gw->j, err, sizeof(err))) == NULL ||
-		    sync_start(gw->sync, err, sizeof(err)) == -1) {
-			gw_log(LOG_ERR, "sync: %s", err);
-			return 1;
-		}
 		gw->sync_ev = event_new(gw->base, -1, EV_PERSIST, gw_sync_cb, gw);
 		event_add(gw->sync_ev, &sec);
 	}
-	gw->sig_hup = evsignal_new(gw->base, SIGHUP, gw_sig_cb, gw);
-	gw->sig_term = evsignal_new(gw->base, SIGTERM, gw_sig_cb, gw);
-	gw->sig_int = evsignal_new(gw->base, SIGINT, gw_sig_cb, gw);
-	evsignal_add(gw->sig_hup, NULL);
-	evsignal_add(gw->sig_term, NULL);
-	evsignal_add(gw->sig_int, NULL);
+	/* everything is open: from here on, no files, no sockets */
+	if (gw_engine_sandbox() == -1)
+		_exit(1);
 
 	struct journal_record r;
 	policyio_summary(gw->pol, summary, sizeof(summary));
 	gw_rec_init(gw, &r, "start", "");
-	gw_fmt(r.text, sizeof(r.text), "gatewayd started: %zu gates, mode %s, "
+	gw_fmt(r.text, sizeof(r.text), "%s: %zu gates, mode %s, "
 	    "policy %.12s (%s); rebuilt from %llu records (%llu passages)",
+	    hello.restarts ? "engine restarted" : "gatewayd started",
 	    gw->ngates, policy_mode_name(gw->pol, gw->mode),
 	    policy_hash(gw->pol), summary, (unsigned long long)sr.records,
 	    (unsigned long long)sr.passages);
 	if (sr.after_seq > 0) {
-		size_t n = strlen(r.text);
-		gw_fmt(r.text + n, sizeof(r.text) - n, " after the state "
+		size_t k = strlen(r.text);
+		gw_fmt(r.text + k, sizeof(r.text) - k, " after the state "
 		    "snapshot at seq %llu", (unsigned long long)sr.after_seq);
 	}
-	if (clk != NULL) {
-		size_t n = strlen(r.text);
-		gw_fmt(r.text + n, sizeof(r.text) - n, "; SIMULATED CLOCK from %s",
-		    clk);
+	if (a.clk != NULL) {
+		size_t k = strlen(r.text);
+		gw_fmt(r.text + k, sizeof(r.text) - k, "; SIMULATED CLOCK from %s",
+		    a.clk);
 	}
 	gw_submit(gw, &r, NULL, NULL);
 	gw_log(LOG_NOTICE, "%s; socket %s, journal %s", r.text,
 	    gw->socket_path, gw->journal_dir);
+	memset(&ready, 0, sizeof(ready));
+	ready.clock_offset_us = gw_clock_offset_us;
+	msg_send(gw->pc, MSG_EP_READY, &ready, sizeof(ready), -1);
 
 	event_base_dispatch(gw->base);
 
+	/* the parent said stop: the record, every answer back, the
+	 * snapshot, then the parent puts the gates to rest */
 	gw_rec_init(gw, &r, "stop", "");
-	gw_fmt(r.text, sizeof(r.text), "gatewayd stopping%s",
-	    gw->stopping ? " on signal" : "");
+	gw_fmt(r.text, sizeof(r.text), "gatewayd stopping on signal");
 	gw_submit(gw, &r, NULL, NULL);
-	rc = commit_drain(gw->commit) == 0 ? 0 : 1;
+	for (int i = 0; i < 1000 && gw->npend > 0; i++)
+		event_base_loop(gw->base, EVLOOP_ONCE);
 	gw_replica_stop(gw);
-	/* a moment to hand the central server what is durable */
-	sync_stop(gw->sync, 2000);
-	sync_free(gw->sync);
-	if (gw->sync_ev != NULL)
-		event_free(gw->sync_ev);
-	gw_log(LOG_NOTICE, "stopped at journal seq %llu",
-	    (unsigned long long)journal_durable_seq(gw->j));
+	msg_send(gw->pc, MSG_EP_STOPPED, NULL, 0, -1);
+	(void)msg_flush(gw->pc, 5000);
+	gw_log(LOG_NOTICE, "engine stopped at journal seq %llu",
+	    (unsigned long long)gw->durable_seq);
+	/* LeakSanitizer cannot run in the sandbox: leave without it */
+	_exit(gw->npend == 0 ? 0 : 1);
+}
 
-	ctl_close(gw->ctl);
-	event_free(gw->sig_hup);
-	event_free(gw->sig_term);
-	event_free(gw->sig_int);
-	for (size_t i = 0; i < gw->ngates; i++) {
-		struct gw_gate *gg = &gw->gates[i];
-		gw_dev_close(&gg->reader);
-		gw_dev_close(&gg->exit_reader);
-		gw_dev_close(&gg->sensors);
-		gw_dev_close(&gg->lock);
-		gate_free(gg->g);
+int
+main(int argc, char **argv)
+{
+	struct gw_args a;
+	struct parent_opts po;
+
+	/* the roles the parent re-executes this binary as */
+	if (argc >= 3 && strcmp(argv[1], GW_ROLE_FLAG) == 0) {
+		if (strcmp(argv[2], "engine") == 0)
+			return gw_engine(argc - 2, argv + 2);
+		if (strcmp(argv[2], "net") == 0) {
+			gw_args_parse(argc - 2, argv + 2, &a);
+			netproc_sandbox = gw_net_sandbox;
+			return netproc_main(PARENT_FD_CHAN, a.conf_path, gw_debug);
+		}
+		if (strcmp(argv[2], "nfc-reader") == 0)
+			return nfc_role_main(argc - 2, argv + 2,
+			    gw_reader_sandbox);
+		fprintf(stderr, "gatewayd: unknown role '%s'\n", argv[2]);
+		return 2;
 	}
-	gw_dev_close(&gw->fire);
-	osdp_bus_close_all();
-	if (gw->jfail_ev != NULL)
-		event_free(gw->jfail_ev);
-	commit_free(gw->commit);
-	journal_close(gw->j);
-	event_base_free(gw->base);
-	state_free(gw->st);
-	policy_free(gw->pol);
-	conf_free(gw->conf);
-	free(gw->gates);
-	free(gw);
-	return rc;
+	gw_args_parse(argc, argv, &a);
+	if (a.check)
+		return gw_check(&a);
+	memset(&po, 0, sizeof(po));
+	po.conf_path = a.conf_path;
+	po.journal_dir = a.jdir;
+	po.socket_path = a.sock;
+	po.debug = gw_debug;
+	po.argc = argc;
+	po.argv = argv;
+	return parent_main(&po);
 }

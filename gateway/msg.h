@@ -41,6 +41,7 @@ enum msg_type {
 	MSG_PE_ACTFAIL,		/* struct msg_actfail: an actuation failed */
 	MSG_PE_AUDIT_DONE,	/* struct msg_audit_done */
 	MSG_PE_JSTATE,		/* struct msg_seq: 0 the journal writes again */
+	MSG_PE_DESCRIBE,	/* struct msg_describe: a lock, in words */
 
 	/* engine -> parent */
 	MSG_EP_READY = 150,	/* struct msg_ready: state rebuilt, taps welcome */

@@ -85,6 +85,14 @@ struct msg_actfail {
 	char			text[120];
 };
 
+/* What a lock's driver says of itself, after each command it took (for
+ * `gatectl status`: the engine never holds the device). */
+struct msg_describe {
+	uint32_t		gate;
+	uint32_t		dev;
+	char			text[160];
+};
+
 struct msg_inject {
 	uint32_t		gate;
 	uint32_t		dev;

@@ -60,6 +60,8 @@
 #define GW_RECENT_S	600	/* longest two-person / escort window kept */
 #define GW_EVENTS	32	/* per on_ready call */
 #define GW_FLOOD_CHUNK	256
+#define GW_FLOOD_WINDOW	8192	/* taps of a flood in flight at once: the
+				   parent's channel is not an unbounded queue */
 #define GW_SNAP_EVERY	50000	/* durable records between state snapshots */
 
 struct gw;
@@ -84,6 +86,8 @@ struct gw_gate {
 	struct gate		*g;
 	struct gw_dev		 reader, exit_reader, sensors, lock;
 	int			 passage_out;	/* direction the sensor saw */
+	unsigned		 unlock_pending;	/* grants the parent will open */
+	int			 unlocked_by_parent;	/* it just did */
 	char			 lock_text[160];	/* the parent's word on the lock */
 };
 
@@ -307,7 +311,8 @@ gw_plain_done(void *arg, const struct journal_record *r, int status)
  * callback then runs exactly as commit_submit's would.
  */
 static int
-gw_commit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
+gw_commit_unlock(struct gw *gw, struct journal_record *r, commit_cb cb,
+    void *arg, int unlock, size_t gate)
 {
 	struct msg_jsubmit m;
 	struct gw_pend *p;
@@ -319,6 +324,8 @@ gw_commit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
 	p->arg = arg;
 	memset(&m, 0, sizeof(m));
 	m.cookie = p->cookie;
+	m.unlock = (uint32_t)unlock;
+	m.gate = (uint32_t)gate;
 	m.rec = *r;
 	if (msg_send(gw->pc, MSG_EP_JOURNAL, &m, sizeof(m), -1) == -1) {
 		free(p);
@@ -331,6 +338,12 @@ gw_commit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
 	gw->pend_tail = p;
 	gw->npend++;
 	return 0;
+}
+
+static int
+gw_commit(struct gw *gw, struct journal_record *r, commit_cb cb, void *arg)
+{
+	return gw_commit_unlock(gw, r, cb, arg, 0, 0);
 }
 
 /* Hardware belongs to the parent too: a command to one of a gate's
@@ -495,6 +508,7 @@ struct gw_tap {
 	size_t			 gate;		/* index in gw->gates */
 	uint32_t		 tag;
 	int			 grant;
+	int			 unlock;	/* the parent opens on durability */
 	uint32_t		 flags;
 	struct gate_credit	 credit;
 	struct gw_flood		*flood;
@@ -511,6 +525,7 @@ struct gw_flood {
 };
 
 static void gw_flood_step(struct gw_flood *);
+static int gw_hook_lock(void *, struct gate *, int);
 
 static void
 gw_flood_cb(evutil_socket_t fd, short what, void *arg)
@@ -529,6 +544,9 @@ gw_tap_done(void *arg, const struct journal_record *r, int status)
 	struct ctl_client *c = gw_wait_take(gw, t->tag);
 
 	gate_deciding(gg->g, -1);
+	gg->unlock_pending -= (unsigned)t->unlock;
+	if (status != 0)
+		t->unlock = 0;	/* not durable: the parent did not open */
 	gw_journal_state(gw, status);
 	t->credit.seq = r->seq;
 	if (t->flood == NULL) {
@@ -552,8 +570,19 @@ gw_tap_done(void *arg, const struct journal_record *r, int status)
 			    "recorded, gate %s stays in its fail mode",
 			    strerror(-status), gg->cg->name);
 	} else {
-		/* durable: only now may the lock open */
-		int opened = t->grant ? gate_grant(gg->g, &t->credit) : -1;
+		/* durable: only now may the lock open (and if asked, the
+		 * parent has just opened it, before telling us) */
+		int opened;
+
+		gg->unlocked_by_parent = t->unlock;
+		opened = t->grant ? gate_grant(gg->g, &t->credit) : -1;
+		if (gg->unlocked_by_parent) {
+			/* the gate did not want it open after all (fail-locked,
+			 * or held some other way): say where it stands */
+			gg->unlocked_by_parent = 0;
+			if (!gate_unlocked(gg->g))
+				(void)gw_hook_lock(gg, gg->g, 0);
+		}
 
 		gw_broadcast(gw, r);
 		if (t->flags & POLICY_F_SILENT_ALARM)
@@ -579,6 +608,9 @@ gw_tap_done(void *arg, const struct journal_record *r, int status)
 			f->failed++;
 		if (f->done == f->n)
 			gw_flood_step(f);
+		else if (f->submitted < f->n &&
+		    f->submitted - f->done == GW_FLOOD_WINDOW / 2)
+			event_active(f->ev, 0, 0);	/* room for more */
 	}
 	free(t);
 }
@@ -658,8 +690,16 @@ gw_tap(struct gw *gw, size_t gi, const struct driver_event *ev,
 	t->credit.dir = (uint8_t)rq.dir;
 	gw_copy(t->credit.cred, sizeof(t->credit.cred), id);
 	gw_copy(t->credit.holder, sizeof(t->credit.holder), holder);
+	/* the usual case, a grant at a locked gate that works: the parent
+	 * opens the lock as soon as the record is durable, one message
+	 * sooner than our answer would; we then only follow (gw_hook_lock) */
+	t->unlock = t->grant && !gw->jfail && !gate_failed(gg->g) &&
+	    !gate_unlocked(gg->g) && gg->unlock_pending == 0 &&
+	    gg->lock.drv != NULL;
+	gg->unlock_pending += (unsigned)t->unlock;
 	gate_deciding(gg->g, 1);
-	if (gw_commit(gw, &r, gw_tap_done, t) == -1) {
+	if (gw_commit_unlock(gw, &r, gw_tap_done, t, t->unlock, gi) == -1) {
+		gg->unlock_pending -= (unsigned)t->unlock;
 		struct ctl_client *c = gw_wait_take(gw, t->tag);
 		gate_deciding(gg->g, -1);
 		gw_journal_state(gw, -EIO);
@@ -689,6 +729,10 @@ gw_hook_lock(void *ctx, struct gate *g, int unlocked)
 	(void)g;
 	if (gg->lock.drv == NULL)
 		return -1;
+	if (unlocked && gg->unlocked_by_parent) {
+		gg->unlocked_by_parent = 0;	/* already done, on durability */
+		return 0;
+	}
 	/* the parent drives the lock; a refusal comes back as actfail */
 	return gw_actuate(gg->gw, (size_t)(gg - gg->gw->gates),
 	    PROTO_DEV_LOCK, &cmd);
@@ -2222,13 +2266,15 @@ gw_flood_step(struct gw_flood *f)
 	ev.id_len = (uint8_t)strlen(f->badge);
 	memcpy(ev.id, f->badge, ev.id_len);
 	ev.cls = 1;
-	for (unsigned i = 0; i < GW_FLOOD_CHUNK && f->submitted < f->n; i++) {
+	for (unsigned i = 0; i < GW_FLOOD_CHUNK && f->submitted < f->n &&
+	    f->submitted - f->done < GW_FLOOD_WINDOW; i++) {
 		f->submitted++;
 		ev.time_us = gw_now_us();
 		gw_tap(gw, f->gate, &ev, f);
 	}
-	if (f->submitted < f->n)
-		event_active(f->ev, 0, 0);	/* more next loop turn */
+	/* more next loop turn, or when half the window is answered */
+	if (f->submitted < f->n && f->submitted - f->done < GW_FLOOD_WINDOW)
+		event_active(f->ev, 0, 0);
 }
 
 /*

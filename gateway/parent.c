@@ -192,6 +192,9 @@ p_copy(char *dst, size_t len, const char *src)
 /* ---- the journal ---- */
 
 static void p_jstate(struct parent *, int status);
+struct p_dev;
+static void p_actuate_dev(struct p_dev *, enum driver_cmd_type);
+static void p_describe(struct parent *, const struct p_dev *);
 
 /* The parent's own records: durable ones go to the engine's watchers and
  * state too, in their place in seq order. */
@@ -243,6 +246,8 @@ p_record(struct parent *p, const char *type, const char *gate,
 struct p_jwait {
 	struct parent	*p;
 	uint64_t	 cookie, gen;
+	int		 unlock;	/* a grant: open gate's lock when durable */
+	uint32_t	 gate;
 };
 
 static void
@@ -256,6 +261,13 @@ p_engine_done(void *arg, const struct journal_record *r, int status)
 		if (r->seq > p->max_failed_seq)
 			p->max_failed_seq = r->seq;
 		p_jstate(p, status);
+	}
+	/* durable, and the engine that asked is still there: the door */
+	if (status == 0 && w->unlock && w->gen == p->engine.gen &&
+	    p->engine.chan != NULL) {
+		struct p_dev *d = &p->gates[w->gate].dev[PROTO_DEV_LOCK];
+		p_actuate_dev(d, DRIVER_CMD_UNLOCK);
+		p_describe(p, d);
 	}
 	if (w->gen == p->engine.gen && p->engine.chan != NULL) {
 		memset(&m, 0, sizeof(m));
@@ -768,6 +780,23 @@ p_engine_msg(void *arg, uint32_t type, const void *payload, size_t len,
 		w->p = p;
 		w->cookie = m->cookie;
 		w->gen = c->gen;
+		w->unlock = 0;
+		w->gate = 0;
+		if (m->unlock) {
+			/* only a grant at that very gate opens its lock */
+			if (m->gate >= p->ngates ||
+			    p->gates[m->gate].dev[PROTO_DEV_LOCK].drv == NULL ||
+			    strcmp(r.type, "decision") != 0 ||
+			    strcmp(r.decision, "grant") != 0 ||
+			    strcmp(r.gate, p->gates[m->gate].cg->name) != 0) {
+				free(w);
+				p_child_kill(c, "an unlock with a record that is "
+				    "not a grant at that gate");
+				return;
+			}
+			w->unlock = 1;
+			w->gate = m->gate;
+		}
 		if (commit_submit(p->commit, &r, p_engine_done, w) == -1) {
 			struct msg_jdone d;
 			free(w);

@@ -51,6 +51,12 @@ struct msg_device {
  * jdone carrying the same cookie, in submission order. */
 struct msg_jsubmit {
 	uint64_t		cookie;
+	/* unlock: 1 = a grant; once durable, the parent itself unlocks the
+	 * lock of gate `gate` (which the record must name) before it
+	 * answers: the door opens one message sooner, and only on a durable
+	 * grant */
+	uint32_t		unlock;
+	uint32_t		gate;
 	struct journal_record	rec;
 };
 

@@ -93,14 +93,19 @@ measure() {
 	kill -TERM "$PID"; wait "$PID" || true; PID=
 }
 rm -f "$B"/lat.* "$B"/rate.*
-for round in 1 2; do
+ROUNDS=${ROUNDS:-3}
+round=1
+while [ $round -le "$ROUNDS" ]; do
 	for v in $VARIANTS; do measure "$v" "$round"; done
+	round=$((round + 1))
 done
 if [ "$VARIANTS" != after ]; then
-	echo "== the split's cost (mean of 2 interleaved rounds each; limit: +20% at p99)"
+	echo "== the split's cost (median of $ROUNDS interleaved rounds each; limit: +20% at p99)"
 	perl -e '
-		sub mean { my ($f, $k) = @_; open(my $h, "<", $f) or die "$f: $!"; my ($s, $n) = (0, 0);
-			while (<$h>) { my @x = split; $s += $x[$k]; $n++ } return $s / $n }
+		# the median: a busy moment on a shared machine moves one round
+		sub mean { my ($f, $k) = @_; open(my $h, "<", $f) or die "$f: $!"; my @v;
+			while (<$h>) { my @x = split; push @v, $x[$k] } @v = sort { $a <=> $b } @v;
+			return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2 }
 		my ($b) = @ARGV;
 		my ($p50b, $p50a) = (mean("$b/lat.before", 0), mean("$b/lat.after", 0));
 		my ($p99b, $p99a) = (mean("$b/lat.before", 1), mean("$b/lat.after", 1));

@@ -16,6 +16,7 @@
 
 #include "drivers/driver.h"
 #include "gateway/conf.h"
+#include "gateway/policyio.h"
 
 #define CONF_MAX_GATES	256
 #define CONF_TOKEN_MAX	512
@@ -1238,4 +1239,25 @@ conf_print(const struct gateway_conf *c)
 		return NULL;
 	}
 	return b.s;
+}
+
+struct gateway_conf *
+conf_load(const char *path, FILE *diag, char *err, size_t errlen)
+{
+	struct policy_diags d;
+	struct gateway_conf *conf;
+	char *text;
+	size_t len;
+
+	if (policyio_read(path, CONF_FILE_MAX, &text, &len, err, errlen) != 0)
+		return NULL;
+	memset(&d, 0, sizeof(d));
+	conf = conf_parse(path, text, len, &d);
+	free(text);
+	if (diag != NULL)
+		policyio_print_diags(diag, &d);
+	policy_diags_free(&d);
+	if (conf == NULL)
+		snprintf(err, errlen, "%s: configuration has errors", path);
+	return conf;
 }

@@ -13,6 +13,7 @@
 #define GATEWAY_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "policy/policy.h"
@@ -94,6 +95,11 @@ struct gateway_conf {
 
 /* Parse text (named file in diagnostics). Returns NULL if there was any
  * error; every problem found is in diags either way. */
+/* Read the file (at most CONF_FILE_MAX bytes) and parse it; every
+ * diagnostic rendered to diag (NULL: none). NULL with why in err. */
+#define CONF_FILE_MAX	(1u << 20)
+struct gateway_conf *conf_load(const char *path, FILE *diag, char *err,
+	    size_t errlen);
 struct gateway_conf *conf_parse(const char *file, const char *text,
 	    size_t len, struct policy_diags *diags);
 void	conf_free(struct gateway_conf *);

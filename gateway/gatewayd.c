@@ -2788,20 +2788,11 @@ usage(void)
 static struct gateway_conf *
 gw_conf_load(const char *path)
 {
-	struct policy_diags d;
 	struct gateway_conf *conf;
-	char *text, err[512];
-	size_t len;
+	char err[512];
 
-	if (policyio_read(path, 1 << 20, &text, &len, err, sizeof(err)) != 0) {
-		fprintf(stderr, "gatewayd: %s: %s\n", path, err);
-		return NULL;
-	}
-	memset(&d, 0, sizeof(d));
-	conf = conf_parse(path, text, len, &d);
-	free(text);
-	policyio_print_diags(stderr, &d);
-	policy_diags_free(&d);
+	if ((conf = conf_load(path, stderr, err, sizeof(err))) == NULL)
+		fprintf(stderr, "gatewayd: %s\n", err);
 	return conf;
 }
 

@@ -811,25 +811,6 @@ netproc_on_err(void *arg, const char *why)
 	netproc_quit(np, np->finished ? 0 : 1);
 }
 
-static struct gateway_conf *
-netproc_conf(const char *path, char *err, size_t errlen)
-{
-	struct policy_diags d;
-	struct gateway_conf *conf;
-	char *text;
-	size_t len;
-
-	if (policyio_read(path, 1 << 20, &text, &len, err, errlen) != 0)
-		return NULL;
-	memset(&d, 0, sizeof(d));
-	conf = conf_parse(path, text, len, &d);
-	free(text);
-	if (conf == NULL)
-		snprintf(err, errlen, "%s: configuration has errors", path);
-	policy_diags_free(&d);
-	return conf;
-}
-
 /* Wipe and free everything, then leave: _exit, because LeakSanitizer
  * cannot run inside the sandbox (its atexit check needs ptrace). */
 static void __attribute__((noreturn))
@@ -871,7 +852,7 @@ netproc_main(int fd, const char *conf_path, int debug)
 	signal(SIGPIPE, SIG_IGN);
 	if (!debug)	/* now: the sandbox has no /dev/log to connect to */
 		openlog("gatewayd-net", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	if ((conf = netproc_conf(conf_path, err, sizeof(err))) == NULL) {
+	if ((conf = conf_load(conf_path, NULL, err, sizeof(err))) == NULL) {
 		netproc_log(np, LOG_ERR, "%s", err);
 		netproc_exit(np, conf, 1);
 	}

@@ -1268,26 +1268,6 @@ p_sync_cb(evutil_socket_t fd, short what, void *arg)
 	(void)msg_send(p->engine.chan, MSG_PE_SYNC, &m, sizeof(m), -1);
 }
 
-static struct gateway_conf *
-p_conf_load(const char *path)
-{
-	struct policy_diags d;
-	struct gateway_conf *conf;
-	char *text, err[512];
-	size_t len;
-
-	if (policyio_read(path, 1 << 20, &text, &len, err, sizeof(err)) != 0) {
-		fprintf(stderr, "gatewayd: %s: %s\n", path, err);
-		return NULL;
-	}
-	memset(&d, 0, sizeof(d));
-	conf = conf_parse(path, text, len, &d);
-	free(text);
-	policyio_print_diags(stderr, &d);
-	policy_diags_free(&d);
-	return conf;
-}
-
 /* The directory of path, resolved, with a trailing slash. */
 static void
 p_dir_of(const char *path, char *out, size_t len)
@@ -1316,9 +1296,9 @@ p_setup(struct parent *p)
 		return -1;
 	}
 	p->exe[n] = '\0';
-	if ((p->conf = p_conf_load(p->o->conf_path)) == NULL) {
-		fprintf(stderr, "gatewayd: %s: configuration has errors\n",
-		    p->o->conf_path);
+	if ((p->conf = conf_load(p->o->conf_path, stderr, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "gatewayd: %s\n", err);
 		return -1;
 	}
 	p_copy(p->jdir, sizeof(p->jdir), p->o->journal_dir ?

@@ -1092,6 +1092,16 @@ p_child_start(struct parent *p, struct p_child *c)
 	int fds[3];
 	pid_t pid;
 
+	if (c == &p->engine && journal_durable_seq(p->j) !=
+	    journal_last_seq(p->j)) {
+		/* the engine replays the journal up to its durable end, and
+		 * everything after comes as messages: wait (without blocking:
+		 * the journal may be failing, and the fire panel must still be
+		 * heard) until what is in flight is on disk */
+		struct timeval tv = { 0, 50000 };
+		event_add(c->restart, &tv);
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) == -1 ||
 	    (c == &p->engine && socketpair(AF_UNIX, SOCK_SEQPACKET |
 	    SOCK_CLOEXEC, 0, rpc) == -1)) {
@@ -1101,10 +1111,6 @@ p_child_start(struct parent *p, struct p_child *c)
 	fds[0] = chan[1];
 	fds[1] = rpc[1];
 	fds[2] = p->ctl_fd;
-	if (c == &p->engine)
-		/* the engine replays the journal up to here: everything before
-		 * is on disk, everything after comes as messages */
-		(void)commit_drain(p->commit);
 	if ((pid = p_spawn(p, c->role, fds, c == &p->engine ? 3 : 1)) == -1) {
 		p_log(LOG_ERR, "%s: fork: %s", c->role, strerror(errno));
 		goto retry;

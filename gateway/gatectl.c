@@ -10,6 +10,7 @@
  * 2 usage or cannot reach the daemon; 3 permission denied (role).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,21 @@ gc_code_exit(const char *line)
 	return strncmp(line, "err EPERM ", 10) == 0 ? 3 : 1;
 }
 
+/* gatewayd's engine answers; the parent holds the socket even while the
+ * engine is being restarted, so a connection can wait. Say so once, and
+ * keep waiting (an online verify of a big journal is slow on purpose). */
+static void
+gc_wait_note(struct ctl_conn *cc)
+{
+	struct pollfd p = { cc->fd, POLLIN, 0 };
+
+	if (cc->off < cc->n || poll(&p, 1, 5000) != 0)
+		return;
+	fprintf(stderr, "gatectl: no answer from gatewayd for 5 s: still "
+	    "waiting (its engine may be restarting: see the log and "
+	    "'restart' records in the journal)\n");
+}
+
 /* Read one answer; print it. Returns the exit status. */
 static int
 gc_answer(struct ctl_conn *cc, int quiet_ok)
@@ -76,6 +92,7 @@ gc_answer(struct ctl_conn *cc, int quiet_ok)
 	char *line;
 	int ndata = 0, r;
 
+	gc_wait_note(cc);
 	while ((r = ctl_read_line(cc, &line)) == 1) {
 		if (strncmp(line, "data ", 5) == 0 || strcmp(line, "data") == 0) {
 			puts(line[4] ? line + 5 : "");

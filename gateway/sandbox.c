@@ -560,6 +560,9 @@ sandbox_rules_common(struct sandbox_bld *b)
 	 * auditor's connection to the parent) */
 	RULE_ARGS(b, SANDBOX_ALLOW, fcntl, SB_ARG(1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC));
 	RULE(b, SANDBOX_ALLOW, getrandom);
+	/* glibc's qsort asks how much memory there is (sysconf
+	 * _SC_PHYS_PAGES) before sorting a big array: muster does */
+	RULE(b, SANDBOX_ALLOW, sysinfo);
 	RULE(b, SANDBOX_ALLOW, recvmsg);
 	RULE(b, SANDBOX_ALLOW, sendmsg);
 	RULE(b, SANDBOX_ALLOW, recvfrom);

@@ -633,6 +633,9 @@ static void
 sandbox_rules_engine(struct sandbox_bld *b)
 {
 	RULE(b, SANDBOX_ALLOW, accept4);
+	/* libevent's evconnlistener_new(backlog -1) listens again on the
+	 * handed socket; the engine cannot make a socket to listen on */
+	RULE(b, SANDBOX_ALLOW, listen);
 	RULE(b, SANDBOX_ALLOW, getsockopt);	/* SO_PEERCRED, SO_ERROR */
 	RULE(b, SANDBOX_ALLOW, getsockname);
 	RULE(b, SANDBOX_ALLOW, shutdown);

@@ -36,7 +36,17 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <syslog.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <nfc/nfc.h>
+
 #include "gateway/sandbox.h"
+#include "tests/unit/pn532emu.h"
 
 static char	 tmpdir[64];		/* scratch: sockets, secrets, roots */
 static char	 root[96];		/* the empty root the roles use */
@@ -52,6 +62,10 @@ struct kid {
 };
 
 typedef int (*kid_fn)(void *);
+
+/* What the child does before it enters (open what it needs): set by a
+ * test for its next kid_run, then cleared. Non-zero: exit with it. */
+static kid_fn	 kid_before;
 
 /* In the child: stderr to the pipe, enter the role (opts may change the
  * root or user), run fn; its return is the exit code. 100: the sandbox
@@ -87,6 +101,8 @@ kid_run(struct kid *k, enum sandbox_role role, const char *kroot,
 				_exit(101);
 			close(dn);
 		}
+		if (kid_before != NULL && (r = kid_before(arg)) != 0)
+			_exit((int)r);
 		if (sandbox_enter(&o, note, sizeof(note), err,
 		    sizeof(err)) == -1) {
 			dprintf(STDERR_FILENO, "enter: %s\n", err);
@@ -98,6 +114,7 @@ kid_run(struct kid *k, enum sandbox_role role, const char *kroot,
 		_exit(fn != NULL ? fn(arg) : 0);
 	}
 	close(p[1]);
+	kid_before = NULL;
 	while (n < sizeof(k->out) - 1 &&
 	    (r = read(p[0], k->out + n, sizeof(k->out) - 1 - n)) != 0) {
 		if (r == -1 && errno == EINTR)
@@ -421,6 +438,147 @@ do_probe(void *arg)
 	return 0;
 }
 
+/* The engine as it runs: libevent (base made before), the listener
+ * handed in, a client served through a bufferevent, a timer, localtime,
+ * syslog (and syslogd lost: glibc's reconnect is refused softly). */
+struct evkid {
+	struct event_base	*base;
+	int			 lfd;
+	int			 served, ticked;
+};
+
+static int
+ev_before(void *arg)
+{
+	struct evkid *e = arg;
+
+	openlog("test_sandbox", LOG_NDELAY, LOG_USER);
+	tzset();
+	if ((e->base = event_base_new()) == NULL)
+		return 90;
+	return 0;
+}
+
+static void
+ev_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evkid *e = arg;
+	char c;
+
+	if (bufferevent_read(bev, &c, 1) == 1 && c == 'x') {
+		bufferevent_write(bev, "y", 1);
+		e->served = 1;
+	}
+}
+
+static void
+ev_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct evkid *e = arg;
+
+	if (e->served)
+		bufferevent_free(bev);
+}
+
+static void
+ev_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct evkid *e = arg;
+	struct bufferevent *bev;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	bev = bufferevent_socket_new(e->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(bev, ev_read_cb, ev_write_cb, NULL, e);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void
+ev_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct evkid *e = arg;
+
+	(void)fd;
+	(void)what;
+	/* the loop ends at a tick after the client was served */
+	if (++e->ticked > 0 && e->served)
+		event_base_loopexit(e->base, NULL);
+}
+
+static int
+do_libevent(void *arg)
+{
+	struct evkid *e = arg;
+	struct evconnlistener *lev;
+	struct event *tick;
+	struct timeval tv = { 0, 1000 };
+	time_t now = time(NULL);
+	struct tm tm;
+
+	CHECK(localtime_r(&now, &tm) != NULL);
+	syslog(LOG_DEBUG, "test_sandbox: engine in its sandbox");
+	closelog();
+	syslog(LOG_DEBUG, "test_sandbox: after closelog");
+	CHECK((lev = evconnlistener_new(e->base, ev_accept_cb, e,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, e->lfd)) !=
+	    NULL);
+	CHECK((tick = event_new(e->base, -1, EV_PERSIST, ev_tick_cb, e)) !=
+	    NULL);
+	CHECK(event_add(tick, &tv) == 0);
+	CHECK(event_base_dispatch(e->base) == 0);
+	CHECK(e->served && e->ticked > 0);
+	event_free(tick);
+	evconnlistener_free(lev);
+	event_base_free(e->base);
+	return 0;
+}
+
+/* The reader as it runs: libnfc opened before, the card polled inside. */
+struct nfckid {
+	const char	*conn;
+	nfc_context	*ctx;
+	nfc_device	*dev;
+	uint8_t		 uid[10];
+	size_t		 uid_len;
+};
+
+static int
+nfc_before(void *arg)
+{
+	struct nfckid *n = arg;
+
+	nfc_init(&n->ctx);
+	if (n->ctx == NULL)
+		return 91;
+	if ((n->dev = nfc_open(n->ctx, n->conn)) == NULL)
+		return 92;
+	return 0;
+}
+
+static int
+do_nfc(void *arg)
+{
+	static const nfc_modulation nm = { NMT_ISO14443A, NBR_106 };
+	struct nfckid *n = arg;
+	nfc_target t;
+	int i, pass, r;
+
+	CHECK(nfc_initiator_init(n->dev) >= 0);
+	for (pass = 0; pass < 2; pass++) {	/* and again: still there */
+		for (i = 0, r = 0; i < 50 && r <= 0; i++)
+			r = nfc_initiator_select_passive_target(n->dev, nm,
+			    NULL, 0, &t);
+		CHECK(r > 0);
+		CHECK(t.nti.nai.szUidLen == n->uid_len &&
+		    memcmp(t.nti.nai.abtUid, n->uid, n->uid_len) == 0);
+	}
+	nfc_close(n->dev);
+	nfc_exit(n->ctx);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- */
 /* tests */
 
@@ -526,6 +684,7 @@ test_engine_accept(void **state)
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		char c = 0;
 
+		alarm(10);	/* the kid died: do not hang the run */
 		if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
 		    sizeof(sun)) == -1 || write(fd, "x", 1) != 1 ||
 		    read(fd, &c, 1) != 1 || c != 'y')
@@ -540,6 +699,72 @@ test_engine_accept(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(lfd);
 	unlink(sun.sun_path);
+}
+
+static void
+test_engine_libevent(void **state)
+{
+	struct sockaddr_un sun;
+	struct evkid e;
+	struct kid k;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/ev", tmpdir);
+	unlink(sun.sun_path);
+	e.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(e.lfd != -1);
+	assert_int_equal(bind(e.lfd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	assert_int_equal(listen(e.lfd, 4), 0);
+	if ((pid = fork()) == 0) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		char c = 0;
+
+		alarm(10);	/* the kid died: do not hang the run */
+		if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == -1 || write(fd, "x", 1) != 1 ||
+		    read(fd, &c, 1) != 1 || c != 'y')
+			_exit(1);
+		_exit(0);
+	}
+	assert_true(pid != -1);
+	kid_before = ev_before;
+	kid_run(&k, SANDBOX_ENGINE, NULL, NULL, do_libevent, &e);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	kid_ok(&k);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(e.lfd);
+	unlink(sun.sun_path);
+}
+
+/* libnfc's pn532_uart (Debian's, unmodified) on an emulated PN532 */
+static void
+test_reader_libnfc(void **state)
+{
+	struct pn532emu_card c = {
+		.uid = { 0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 },
+		.uid_len = 7, .atqa = { 0x00, 0x44 }, .sak = 0x00,
+	};
+	struct pn532emu *emu;
+	struct nfckid n;
+	struct kid k;
+
+	(void)state;
+	assert_non_null(emu = pn532emu_start());
+	pn532emu_set_card(emu, &c);
+	memset(&n, 0, sizeof(n));
+	n.conn = pn532emu_connstring(emu);
+	memcpy(n.uid, c.uid, c.uid_len);
+	n.uid_len = c.uid_len;
+	kid_before = nfc_before;
+	kid_run(&k, SANDBOX_READER, NULL, NULL, do_nfc, &n);
+	pn532emu_stop(emu);
+	kid_ok(&k);
 }
 
 static void
@@ -564,9 +789,11 @@ test_net(void **state)
 	f.port = ntohs(sin.sin_port);
 	/* the server side, in a helper */
 	if ((pid = fork()) == 0) {
-		int fd = accept(lfd, NULL, NULL);
+		int fd;
 		char c = 0;
 
+		alarm(10);	/* the kid died: do not hang the run */
+		fd = accept(lfd, NULL, NULL);
 		if (fd == -1 || read(fd, &c, 1) != 1 || c != 'x' ||
 		    write(fd, "y", 1) != 1)
 			_exit(1);
@@ -997,6 +1224,8 @@ main(void)
 		cmocka_unit_test(test_engine_files),
 		cmocka_unit_test(test_engine_refusals),
 		cmocka_unit_test(test_engine_accept),
+		cmocka_unit_test(test_engine_libevent),
+		cmocka_unit_test(test_reader_libnfc),
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_foreign_arch),
 		cmocka_unit_test(test_net),

@@ -20,7 +20,23 @@
  *
  * Built with -DSANDBOX_DEBUG, a refused call does not kill silently: the
  * process writes "sandbox: <role>: refused syscall <name> (<nr>)" to
- * stderr and exits, which is how a missing entry in a list is found.
+ * stderr and exits, which is how a missing entry in a list is found
+ * (`make SANDBOX_DEBUG=1` after `make clean`: objects do not depend on
+ * the flag). A call made with every signal blocked (pthread_create's
+ * clone) cannot run the handler and still dies of SIGSYS.
+ *
+ * What a role must do before entering, because inside there are no files:
+ * tzset() (localtime reads /etc/localtime once), openlog(LOG_NDELAY) (if
+ * syslogd goes away, glibc's reconnect is refused with EACCES: lines are
+ * lost, the role lives), resolve names (net: getaddrinfo reads
+ * /etc/hosts, nsswitch.conf, resolv.conf; a name cannot be resolved
+ * inside), open its device (reader: a device lost cannot be reopened
+ * inside; exit and be restarted), read its key.
+ *
+ * A sandboxed role leaves with _exit(), never exit(): LeakSanitizer runs
+ * from exit() and needs ptrace and /proc, so under the sanitizers exit()
+ * would die of SIGSYS. ASan and UBSan still report at run time, with
+ * unsymbolized frames (module+offset: addr2line -e BINARY OFFSET).
  */
 #ifndef GATEWAY_SANDBOX_H
 #define GATEWAY_SANDBOX_H
